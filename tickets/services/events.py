@@ -1,0 +1,60 @@
+"""Appending to the timeline and scheduling what follows a change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from tickets import live
+from tickets.models import Ticket, TicketEvent
+
+SYSTEM = "系统"
+
+
+def actor_label(actor: Any, fallback: str = SYSTEM) -> str:
+    if actor is None:
+        return fallback
+    full_name = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
+    return full_name or actor.get_username()
+
+
+def event_append(
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor: Any = None,
+    label: str = "",
+    from_state: str = "",
+    to_state: str = "",
+    payload: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> TicketEvent:
+    """Write one timeline event and, after commit, push a live update for it."""
+    event = TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        actor_label=label or actor_label(actor),
+        from_state=from_state,
+        to_state=to_state or ticket.state,
+        payload=payload or {},
+        created_at=at or timezone.now(),
+    )
+    ticket_id, state, department_id = ticket.pk, ticket.state, ticket.department_id
+    transaction.on_commit(
+        lambda: live.ticket_changed(
+            ticket_id=ticket_id,
+            event_id=event.pk,
+            kind=kind,
+            state=state,
+            department_id=department_id,
+        )
+    )
+    return event
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,301 @@
+"""One intake path for every channel.
+
+A channel has already journaled the raw message (``integrations.journal``) and parsed it into
+an ``IncomingMessage``. Intake decides what it is: a status query (a bare case number or
+``进度 <case number>``), a follow-up joining the citizen's ticket that is still ``new`` or
+``waiting_citizen``, or a new ticket. It returns what to tell the citizen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from sla import services as sla
+from tickets.errors import InvalidInput
+from tickets.models import (
+    Attachment,
+    Category,
+    Citizen,
+    CitizenIdentity,
+    Department,
+    RequestType,
+    State,
+    Ticket,
+    Urgency,
+)
+from tickets.services.case_numbers import case_number_next
+from tickets.services.events import event_append
+from tickets.services.workflow import ticket_resume
+
+STATUS_QUERY = re.compile(r"^\s*(?:(?:进度|查询|查进度)\s*[:：]?\s*)?(\d{14})\s*$")
+TITLE_LENGTH = 30
+
+
+@dataclass
+class IncomingAttachment:
+    name: str = ""
+    url: str = ""
+    media_id: str = ""
+    content_type: str = ""
+
+
+@dataclass
+class IncomingMessage:
+    """A channel-neutral message, as a parser produces it."""
+
+    channel: str
+    sender_kind: str
+    sender_id: str
+    account: str = ""
+    text: str = ""
+    title: str = ""
+    sender_name: str = ""
+    phone: str = ""
+    email: str = ""
+    request_type: str = RequestType.HELP
+    urgency: str = Urgency.NORMAL
+    category_code: str = ""
+    department_code: str = ""
+    address: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    attachments: list[IncomingAttachment] = field(default_factory=list)
+    sent_at: dt.datetime | None = None
+    received_at: dt.datetime | None = None
+    resolve_due_at: dt.datetime | None = None
+    confidential: bool = False
+    external_ref: str = ""
+    acknowledged: bool = False
+    # False for things that may join a ticket but never open one (a location, a photo alone).
+    may_open: bool = True
+    # False for channels whose every message is a case of its own (12345 work orders, forms).
+    may_follow_up: bool = True
+
+
+@dataclass
+class IntakeResult:
+    action: str  # created | follow_up | status | ignored
+    ticket: Ticket | None = None
+    reply: str = ""
+    lookup_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def lookup_url(ticket: Ticket) -> str:
+    return f"{settings.SITE_URL}/track/?case_no={ticket.case_no}"
+
+
+def status_text(ticket: Ticket) -> str:
+    due = timezone.localtime(ticket.resolve_due_at).strftime("%Y-%m-%d")
+    state = State(ticket.state).label
+    if ticket.state in (State.REPLIED, State.CLOSED):
+        return f"您的诉求 {ticket.case_no} 当前状态：{state}。"
+    return f"您的诉求 {ticket.case_no} 当前状态：{state}，预计 {due} 前办结。"
+
+
+def citizen_for(message: IncomingMessage, *, at: dt.datetime) -> Citizen:
+    """Find or create the citizen behind a channel identity (and remember their details)."""
+    identity = (
+        CitizenIdentity.objects.select_related("citizen")
+        .filter(kind=message.sender_kind, account=message.account, value=message.sender_id)
+        .first()
+    )
+    if identity is None:
+        citizen = Citizen.objects.create(
+            name=message.sender_name[:64], phone=message.phone[:32], email=message.email
+        )
+        identity = CitizenIdentity.objects.create(
+            citizen=citizen,
+            kind=message.sender_kind,
+            account=message.account,
+            value=message.sender_id,
+            last_seen_at=at,
+        )
+        return citizen
+    citizen = identity.citizen
+    changed = []
+    for attr in ("name", "phone", "email"):
+        value = getattr(message, "sender_name" if attr == "name" else attr)
+        if value and not getattr(citizen, attr):
+            setattr(citizen, attr, value)
+            changed.append(attr)
+    if changed:
+        citizen.save(update_fields=changed)
+    CitizenIdentity.objects.filter(pk=identity.pk).update(last_seen_at=at, subscribed=True)
+    return citizen
+
+
+def _attachments_add(ticket: Ticket | None, message: IncomingMessage, inbound: Any) -> list[int]:
+    created = Attachment.objects.bulk_create(
+        [
+            Attachment(
+                ticket=ticket,
+                inbound=inbound,
+                name=item.name[:200],
+                source_url=item.url[:500],
+                media_id=item.media_id[:200],
+                content_type=item.content_type[:100],
+            )
+            for item in message.attachments
+        ]
+    )
+    return [item.pk for item in created if item.pk is not None]
+
+
+def _status_reply(message: IncomingMessage, citizen: Citizen, case_no: str) -> IntakeResult:
+    ticket = Ticket.objects.filter(case_no=case_no).first()
+    # A case number alone reveals nothing: only the citizen who filed it hears its status.
+    if ticket is None or ticket.citizen_id != citizen.pk:
+        return IntakeResult(
+            action="status",
+            reply=f"未找到编号为 {case_no} 的诉求，请核对编号，或在网站 /track/ 用编号和查询码查询。",
+        )
+    return IntakeResult(
+        action="status", ticket=ticket, reply=status_text(ticket), lookup_url=lookup_url(ticket)
+    )
+
+
+def _follow_up_target(citizen: Citizen, message: IncomingMessage) -> Ticket | None:
+    if not message.may_follow_up:
+        return None
+    return (
+        Ticket.objects.filter(
+            citizen=citizen,
+            channel=message.channel,
+            state__in=[State.NEW, State.WAITING_CITIZEN],
+        )
+        .order_by("-received_at", "-id")
+        .first()
+    )
+
+
+def _follow_up(
+    ticket: Ticket, message: IncomingMessage, inbound: Any, at: dt.datetime
+) -> IntakeResult:
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    attachment_ids = _attachments_add(ticket, message, inbound)
+    payload: dict[str, Any] = {"text": message.text, "attachments": attachment_ids}
+    if message.latitude is not None and message.longitude is not None:
+        payload["location"] = {
+            "lat": str(message.latitude),
+            "lng": str(message.longitude),
+            "label": message.address,
+        }
+        if ticket.latitude is None:
+            ticket.latitude, ticket.longitude = message.latitude, message.longitude
+            ticket.address = ticket.address or message.address[:300]
+            ticket.save(update_fields=["latitude", "longitude", "address", "updated_at"])
+    event_append(ticket=ticket, kind="citizen_message", label="市民", payload=payload, at=at)
+    waiting = ticket.state == State.WAITING_CITIZEN
+    if waiting:
+        ticket = ticket_resume(actor=None, ticket_id=ticket.pk, note="市民已补充材料")
+    reply = f"已收到您对诉求 {ticket.case_no} 的补充，" + (
+        "工单已恢复办理。" if waiting else "我们会一并处理。"
+    )
+    return IntakeResult(
+        action="follow_up", ticket=ticket, reply=reply, lookup_url=lookup_url(ticket)
+    )
+
+
+def _title_from(text: str) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    return first_line[:TITLE_LENGTH] + ("…" if len(first_line) > TITLE_LENGTH else "")
+
+
+def ticket_create(
+    *, message: IncomingMessage, citizen: Citizen | None, inbound: Any = None, at: dt.datetime
+) -> Ticket:
+    """Open a ticket with its deadlines computed by our rules (or the platform's due time)."""
+    text = message.text.strip()
+    if not text:
+        raise InvalidInput("诉求内容不能为空。", field="content")
+    received_at = message.received_at or at
+    category = (
+        Category.objects.filter(code=message.category_code).first()
+        if message.category_code
+        else None
+    )
+    department = (
+        Department.objects.filter(code=message.department_code).first()
+        if message.department_code
+        else None
+    )
+    deadlines = sla.deadlines_compute(
+        received_at=received_at,
+        request_type=message.request_type,
+        urgency=message.urgency,
+        category_id=category.pk if category else None,
+    )
+    resolve_due_at = message.resolve_due_at or deadlines.resolve_due_at
+    ticket = Ticket(
+        case_no=case_number_next(received_at=received_at),
+        channel=message.channel,
+        channel_account=message.account,
+        request_type=message.request_type,
+        urgency=message.urgency,
+        category=category,
+        department=department,
+        citizen=citizen,
+        title=(message.title.strip() or _title_from(text))[:200],
+        content=text,
+        address=message.address[:300],
+        latitude=message.latitude,
+        longitude=message.longitude,
+        received_at=received_at,
+        ack_due_at=deadlines.ack_due_at,
+        resolve_due_at=resolve_due_at,
+        resolve_unit=deadlines.resolve_unit,
+        calendar_confirmed=deadlines.calendar_confirmed or message.resolve_due_at is not None,
+        confidential=message.confidential,
+        external_ref=message.external_ref,
+        # Work orders arrive acknowledged by the platform: its ack clock, not ours.
+        state=State.ACKNOWLEDGED if message.acknowledged else State.NEW,
+        acknowledged_at=received_at if message.acknowledged else None,
+        ack_on_time=True if message.acknowledged else None,
+    )
+    ticket.save()
+    _attachments_add(ticket, message, inbound)
+    payload: dict[str, Any] = {
+        "channel": message.channel,
+        "resolve_due_at": resolve_due_at.isoformat(),
+        "calendar_confirmed": ticket.calendar_confirmed,
+    }
+    if message.resolve_due_at is not None and message.resolve_due_at != deadlines.resolve_due_at:
+        payload["our_resolve_due_at"] = deadlines.resolve_due_at.isoformat()
+    event_append(
+        ticket=ticket, kind="created", label="市民", to_state=ticket.state, payload=payload, at=at
+    )
+    return ticket
+
+
+def intake_message(*, message: IncomingMessage, inbound: Any = None) -> IntakeResult:
+    """Decide what a parsed message is and act on it, in one transaction."""
+    at = timezone.now()
+    with transaction.atomic():
+        citizen = citizen_for(message, at=at)
+        match = STATUS_QUERY.match(message.text or "")
+        if match and not message.attachments and message.may_follow_up:
+            return _status_reply(message, citizen, match.group(1))
+        target = _follow_up_target(citizen, message)
+        if target is not None:
+            return _follow_up(target, message, inbound, at)
+        if not message.may_open or not message.text.strip():
+            return IntakeResult(action="ignored")
+        ticket = ticket_create(message=message, citizen=citizen, inbound=inbound, at=at)
+    return IntakeResult(
+        action="created",
+        ticket=ticket,
+        reply=(
+            f"您的诉求已收到，编号 {ticket.case_no}。我们将在30分钟内受理，"
+            f"可凭编号查询进度：{lookup_url(ticket)}"
+        ),
+        lookup_url=lookup_url(ticket),
+    )
