@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 
 
 class Channel(models.TextChoices):
@@ -219,7 +219,7 @@ def new_query_code() -> str:
     return secrets.token_urlsafe(9)
 
 
-class Ticket(models.Model):
+class Ticket(FSMModelMixin, models.Model):
     case_no = models.CharField(_("编号"), max_length=14, unique=True)
     query_code = models.CharField(_("查询码"), max_length=24, default=new_query_code)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)

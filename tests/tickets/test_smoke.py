@@ -1,0 +1,10 @@
+from tests.conftest import walk
+
+
+def test_it_walks_a_ticket_from_arrival_to_close(cast, departments, make_ticket):
+    ticket = make_ticket()
+    assert len(ticket.case_no) == 14 and ticket.state == "new"
+    closed = walk(ticket, cast, departments, "closed")
+    kinds = list(closed.events.values_list("kind", flat=True))
+    assert kinds == ["created", "acknowledge", "assign", "accept", "reply", "close"]
+    assert closed.resolved_on_time is True and closed.ack_on_time is True
