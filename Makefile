@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install migrate demo serve-embedded clean
+.PHONY: run serve test lint typecheck pytest install migrate demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ run: demo
 	@SECRET_KEY_FILE=var/secret_key $(PY) manage.py load_demo --print-logins
 	@echo
 	SECRET_KEY_FILE=var/secret_key $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+serve: install var/secret_key
+	bash scripts/serve.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.jobs import start_in_process  # noqa: E402
 from tickets.routing import websocket_urlpatterns  # noqa: E402
+
+# Embedded default: the SLA sweep and other jobs run inside this process (no-op with Redis).
+start_in_process()
 
 application = ProtocolTypeRouter(
     {

@@ -1,12 +1,12 @@
-"""Celery app for production background work (SLA sweep, outbox, monthly report).
+"""Celery app for production background work (SLA sweep, and later the outbox and reports).
 
-The embedded default runs the same job functions inside the server process instead; the
-schedules live in code here so both modes share one list.
+The schedules come from ``config.jobs.JOBS`` so the embedded default runs the same list.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -23,4 +23,29 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
 )
-app.autodiscover_tasks()
+
+
+@app.task(name="minsheng.run_job")
+def run_job(name: str) -> str:
+    from config.jobs import job_run
+
+    result: Any = job_run(name)
+    summary = getattr(result, "summary", None)
+    return summary() if callable(summary) else str(result)
+
+
+def _beat_schedule() -> dict[str, dict[str, Any]]:
+    from config.jobs import JOBS
+
+    return {
+        job.name: {
+            "task": "minsheng.run_job",
+            "schedule": job.seconds,
+            "args": (job.name,),
+            "options": {"expires": job.seconds},
+        }
+        for job in JOBS
+    }
+
+
+app.conf.beat_schedule = _beat_schedule()

@@ -53,10 +53,16 @@ class Deadline:
     confirmed: bool
 
 
-def local_date(moment: dt.datetime) -> dt.date:
-    if moment.tzinfo is None:
+def aware(moment: dt.datetime) -> dt.datetime:
+    """``moment`` itself; a naive datetime is refused (``astimezone`` would silently read it
+    in the server's local zone)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("naive datetime: every datetime must carry its time zone")
-    return moment.astimezone(CHINA).date()
+    return moment
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    return aware(moment).astimezone(CHINA).date()
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -65,7 +71,7 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 def ack_due(received_at: dt.datetime, minutes: int = 30) -> dt.datetime:
     """Acknowledgement is wall clock, 24x7."""
-    return (received_at + dt.timedelta(minutes=minutes)).astimezone(CHINA)
+    return (aware(received_at) + dt.timedelta(minutes=minutes)).astimezone(CHINA)
 
 
 def nth_working_day_after(
@@ -96,7 +102,8 @@ def nth_working_day_after(
 def resolve_due(received_at: dt.datetime, policy: Policy, calendar: WorkCalendar) -> Deadline:
     """The resolution deadline for a ticket received at ``received_at``."""
     if policy.unit == HOURS:
-        return Deadline((received_at + dt.timedelta(hours=policy.amount)).astimezone(CHINA), True)
+        moment = aware(received_at) + dt.timedelta(hours=policy.amount)
+        return Deadline(moment.astimezone(CHINA), True)
     day, confirmed = nth_working_day_after(
         calendar,
         local_date(received_at),
@@ -122,9 +129,9 @@ def shift_deadline(deadline: dt.datetime, days: int, calendar: WorkCalendar) -> 
 
     A working-day deadline stays at 23:59:59 of its new day; an hour deadline (urgent tickets)
     keeps its time of day and moves to the n-th working day after its date."""
+    local = aware(deadline).astimezone(CHINA)
     if days <= 0:
         return Deadline(deadline, True)
-    local = deadline.astimezone(CHINA)
     day, confirmed = nth_working_day_after(calendar, local.date(), days)
     return Deadline(dt.datetime.combine(day, local.timetz()), confirmed)
 
@@ -143,13 +150,13 @@ def pause_shift(
 def resolution_warning_at(received_at: dt.datetime, due_at: dt.datetime, unit: str) -> dt.datetime:
     """Working-day limits warn at 00:00 on the due date; hour limits at 80% of the time."""
     if unit == HOURS:
-        return received_at + (due_at - received_at) * 0.8
-    local_due = due_at.astimezone(CHINA)
+        return aware(received_at) + (aware(due_at) - received_at) * 0.8
+    local_due = aware(due_at).astimezone(CHINA)
     return dt.datetime.combine(local_due.date(), dt.time(0, 0), tzinfo=CHINA)
 
 
 def ack_warning_at(received_at: dt.datetime, minutes: int = 20) -> dt.datetime:
-    return received_at + dt.timedelta(minutes=minutes)
+    return aware(received_at) + dt.timedelta(minutes=minutes)
 
 
 def calendar_from_rows(

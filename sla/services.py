@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from sla import clock
@@ -45,6 +47,7 @@ class Deadlines:
     resolve_due_at: dt.datetime
     resolve_unit: str
     calendar_confirmed: bool
+    policy: clock.Policy = DEFAULT_POLICY
 
 
 def policy_select(
@@ -88,13 +91,21 @@ def deadlines_compute(
         resolve_due_at=due.at,
         resolve_unit=policy.unit,
         calendar_confirmed=due.confirmed,
+        policy=policy,
     )
 
 
 def redo_deadline(*, reopened_at: dt.datetime, category_id: int | None) -> clock.Deadline:
+    return redo_deadline_and_policy(reopened_at=reopened_at, category_id=category_id)[0]
+
+
+def redo_deadline_and_policy(
+    *, reopened_at: dt.datetime, category_id: int | None
+) -> tuple[clock.Deadline, clock.Policy]:
+    """重办: 5 working days from the reopen by default (a category's redo policy wins)."""
     policy = policy_select(request_type="", urgency="", category_id=category_id, kind="redo")
     calendar = calendar_load(start=clock.local_date(reopened_at))
-    return clock.resolve_due(reopened_at, policy, calendar)
+    return clock.resolve_due(reopened_at, policy, calendar), policy
 
 
 def deadline_shift(*, deadline: dt.datetime, days: int) -> clock.Deadline:
@@ -107,3 +118,22 @@ def pause_apply(
 ) -> tuple[clock.Deadline, int]:
     calendar = calendar_load(start=clock.local_date(min(paused_at, deadline)))
     return clock.pause_shift(deadline, paused_at, resumed_at, calendar)
+
+
+def calendar_replace_years(*, entries: list[Any], source: str) -> list[int]:
+    """Replace the exceptions of every year in ``entries`` with them and mark those years as
+    covered. Entries that match the plain rule are dropped (the table holds exceptions only).
+    Returns the years written."""
+    years = sorted({entry.date.year for entry in entries})
+    with transaction.atomic():
+        for year in years:
+            WorkingDay.objects.filter(date__year=year).delete()
+            WorkingDay.objects.bulk_create(
+                [
+                    WorkingDay(date=e.date, is_workday=e.is_workday, name=e.name, source=source)
+                    for e in entries
+                    if e.date.year == year and e.is_workday != (e.date.weekday() < 5)
+                ]
+            )
+            CalendarYear.objects.update_or_create(year=year, defaults={"source": source[:64]})
+    return years

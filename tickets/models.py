@@ -278,6 +278,18 @@ class Ticket(FSMModelMixin, models.Model):
     replied_at = models.DateTimeField(_("最近答复时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     supervised = models.BooleanField(_("督办"), default=False)
+    # The current SLA cycle (a reopen or an approved extension starts a new one): what the
+    # deadline was computed from, which warnings/breaches already happened, and what is next.
+    resolve_basis = models.JSONField(
+        _("时限依据"), default=dict, blank=True, help_text=_("起算时间、策略与顺延工作日")
+    )
+    ack_warned = models.BooleanField(_("受理已预警"), default=False)
+    ack_breached = models.BooleanField(_("受理已超时"), default=False)
+    resolve_warned = models.BooleanField(_("办结已预警"), default=False)
+    resolve_breached = models.BooleanField(_("办结已超时"), default=False)
+    last_reminder_at = models.DateTimeField(_("最近催办"), null=True, blank=True)
+    sla_next_at = models.DateTimeField(_("下次时限事件"), null=True, blank=True)
+    sla_next_kind = models.CharField(_("下次时限事件类型"), max_length=20, blank=True)
     confidential = models.BooleanField(_("保密"), default=False)
     duplicate_of = models.ForeignKey(
         "self",
@@ -306,6 +318,12 @@ class Ticket(FSMModelMixin, models.Model):
                 fields=["resolve_due_at"],
                 name="ticket_open_resdue",
                 condition=Q(state__in=["acknowledged", "assigned", "in_progress"]),
+            ),
+            # The sweep reads only this: tickets whose next SLA event has come.
+            models.Index(
+                fields=["sla_next_at", "id"],
+                name="ticket_sla_next",
+                condition=Q(sla_next_at__isnull=False),
             ),
         ]
 
@@ -469,3 +487,67 @@ class CaseNumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.last}"
+
+
+class ExtensionRequest(models.Model):
+    """延期: asked by the handling department, decided by its supervisor."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("已驳回")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="extensions")
+    days = models.PositiveSmallIntegerField(_("延期工作日"))
+    reason = models.TextField(_("理由"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.TextField(_("审批意见"), blank=True)
+    due_before = models.DateTimeField(_("原时限"), null=True, blank=True)
+    due_after = models.DateTimeField(_("新时限"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("延期申请")
+        verbose_name_plural = _("延期申请")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(status="pending"),
+                name="one_pending_extension_per_ticket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} +{self.days} ({self.get_status_display()})"
+
+
+class StaffNotification(models.Model):
+    """An in-app notice to one staff member (SLA warnings, breaches, reminders, approvals)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("类型"), max_length=32)
+    text = models.CharField(_("内容"), max_length=300)
+    created_at = models.DateTimeField(_("时间"))
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("工作提醒")
+        verbose_name_plural = _("工作提醒")
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notice_unread")]
+
+    def __str__(self) -> str:
+        return self.text

@@ -19,9 +19,14 @@ ACTIONS: dict[str, str] = {
     "mark_invalid": "标记无效",
     "classify": "修改分类",
     "note": "内部备注",
+    "request_extension": "申请延期",
+    "decide_extension": "审批延期",
 }
 
-_HANDLER = {"accept", "return_to_dispatch", "transfer", "request_info", "resume", "reply", "note"}
+_HANDLER = {
+    "accept", "return_to_dispatch", "transfer", "request_info", "resume", "reply", "note",
+    "request_extension",
+}
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.DISPATCHER: frozenset(
         {
@@ -39,7 +44,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.HANDLER: frozenset(_HANDLER),
-    Role.SUPERVISOR: frozenset(_HANDLER | {"reopen", "close", "classify"}),
+    Role.SUPERVISOR: frozenset(_HANDLER | {"reopen", "close", "classify", "decide_extension"}),
     Role.LEADERSHIP: frozenset(),
     Role.ADMIN: frozenset(ACTIONS),
 }

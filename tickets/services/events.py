@@ -57,4 +57,5 @@ def event_append(
 
 
 def iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """Timeline payloads show times in Asia/Shanghai, as people read them."""
+    return timezone.localtime(value).isoformat() if value is not None else None

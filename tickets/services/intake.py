@@ -32,7 +32,8 @@ from tickets.models import (
     Urgency,
 )
 from tickets.services.case_numbers import case_number_next
-from tickets.services.events import event_append
+from tickets.services.clocks import basis_new, sla_refresh
+from tickets.services.events import event_append, iso
 from tickets.services.workflow import ticket_resume
 
 STATUS_QUERY = re.compile(r"^\s*(?:(?:进度|查询|查进度)\s*[:：]?\s*)?(\d{14})\s*$")
@@ -261,15 +262,17 @@ def ticket_create(
         acknowledged_at=received_at if message.acknowledged else None,
         ack_on_time=True if message.acknowledged else None,
     )
+    ticket.resolve_basis = basis_new(start=received_at, policy=deadlines.policy)
+    sla_refresh(ticket)
     ticket.save()
     _attachments_add(ticket, message, inbound)
     payload: dict[str, Any] = {
         "channel": message.channel,
-        "resolve_due_at": resolve_due_at.isoformat(),
+        "resolve_due_at": iso(resolve_due_at),
         "calendar_confirmed": ticket.calendar_confirmed,
     }
     if message.resolve_due_at is not None and message.resolve_due_at != deadlines.resolve_due_at:
-        payload["our_resolve_due_at"] = deadlines.resolve_due_at.isoformat()
+        payload["our_resolve_due_at"] = iso(deadlines.resolve_due_at)
     event_append(
         ticket=ticket, kind="created", label="市民", to_state=ticket.state, payload=payload, at=at
     )

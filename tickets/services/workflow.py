@@ -22,6 +22,7 @@ from tickets.errors import ActionForbidden, InvalidInput, TicketNotFound, Transi
 from tickets.models import Category, Department, Reply, RequestType, Role, State, Ticket, Urgency
 from tickets.permissions import ACTIONS, role_may
 from tickets.selectors import user_department_ids, user_role
+from tickets.services.clocks import basis_new, cycle_reset, sla_refresh
 from tickets.services.events import actor_label, event_append, iso
 
 # What ``_run`` hands to each transition's body: the locked ticket and the moment of action.
@@ -65,6 +66,7 @@ def _run(
     apply: Apply,
     expected_version: int | None = None,
     transition: bool = True,
+    event_kind: str | None = None,
 ) -> Ticket:
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
@@ -89,11 +91,12 @@ def _run(
         from_state = ticket.state
         now = timezone.now()
         payload = apply(ticket, now) or {}
+        sla_refresh(ticket)
         ticket.version += 1
         ticket.save()
         event_append(
             ticket=ticket,
-            kind=action,
+            kind=event_kind or action,
             actor=actor,
             from_state=from_state,
             to_state=ticket.state,
@@ -289,6 +292,9 @@ def ticket_resume(
         ticket.resume()
         ticket.resolve_due_at = due.at
         ticket.calendar_confirmed = ticket.calendar_confirmed and due.confirmed
+        if ticket.resolve_basis and lost:
+            extra = int(ticket.resolve_basis.get("extra_days", 0)) + lost
+            ticket.resolve_basis = {**ticket.resolve_basis, "extra_days": extra}
         return {
             "note": note,
             "paused_at": iso(paused_at),
@@ -349,10 +355,13 @@ def ticket_reopen(
 
     def apply(ticket: Ticket, now: dt.datetime) -> dict[str, Any]:
         before = ticket.resolve_due_at
-        due = sla.redo_deadline(reopened_at=now, category_id=ticket.category_id)
+        due, policy = sla.redo_deadline_and_policy(reopened_at=now, category_id=ticket.category_id)
         ticket.reopen()
         ticket.resolve_due_at = due.at
+        ticket.resolve_unit = policy.unit
         ticket.calendar_confirmed = due.confirmed
+        ticket.resolve_basis = basis_new(start=now, policy=policy)
+        cycle_reset(ticket)
         return {
             "reason": reason,
             "cycle": ticket.reopen_count,
@@ -476,6 +485,7 @@ def ticket_classify(
             ticket.resolve_due_at = deadlines.resolve_due_at
             ticket.resolve_unit = deadlines.resolve_unit
             ticket.calendar_confirmed = deadlines.calendar_confirmed
+            ticket.resolve_basis = basis_new(start=ticket.received_at, policy=deadlines.policy)
         after = {
             "request_type": ticket.request_type,
             "urgency": ticket.urgency,

@@ -1,0 +1,81 @@
+"""Periodic background jobs, defined once for both ways to run.
+
+Production: Celery beat sends ``minsheng.run_job`` for each job on its interval and Celery
+workers run it. Embedded default (``make run``): a daemon thread inside the one server process
+runs the same functions on the same intervals, so nothing in the demo is a stub.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    seconds: float
+    target: str  # dotted path of a function taking no arguments
+
+    def function(self) -> Callable[[], Any]:
+        module, _, attr = self.target.rpartition(".")
+        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+JOBS: tuple[Job, ...] = (Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),)
+
+
+def job_run(name: str) -> Any:
+    from django.db import close_old_connections
+
+    job = next(job for job in JOBS if job.name == name)
+    close_old_connections()
+    try:
+        return job.function()()
+    finally:
+        close_old_connections()
+
+
+_started = threading.Event()
+
+
+def start_in_process(stop: threading.Event | None = None) -> threading.Thread | None:
+    """Start the embedded scheduler once per process. Off when ``REDIS_URL`` is set (Celery
+    beat runs the jobs then) unless ``INPROCESS_JOBS=1``."""
+    default = "0" if os.environ.get("REDIS_URL") else "1"
+    if os.environ.get("INPROCESS_JOBS", default) not in {"1", "true", "yes", "on"}:
+        return None
+    if _started.is_set():
+        return None
+    _started.set()
+    stop = stop or threading.Event()
+
+    def loop() -> None:
+        next_run = {job.name: 0.0 for job in JOBS}
+        while not stop.is_set():
+            now = time.monotonic()
+            for job in JOBS:
+                if now >= next_run[job.name]:
+                    next_run[job.name] = now + job.seconds
+                    try:
+                        result = job_run(job.name)
+                        summary = getattr(result, "summary", None)
+                        if callable(summary) and (
+                            getattr(result, "handled", None) or getattr(result, "failed", None)
+                        ):
+                            logger.info("%s: %s", job.name, summary())
+                    except Exception:
+                        logger.exception("background job %s failed", job.name)
+            stop.wait(1.0)
+
+    thread = threading.Thread(target=loop, name="minsheng-jobs", daemon=True)
+    thread.start()
+    return thread
