@@ -34,14 +34,9 @@ JOBS: tuple[Job, ...] = (Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),)
 
 
 def job_run(name: str) -> Any:
-    from django.db import close_old_connections
-
+    """Run one job now (Celery's Django fix-up manages the worker's DB connections)."""
     job = next(job for job in JOBS if job.name == name)
-    close_old_connections()
-    try:
-        return job.function()()
-    finally:
-        close_old_connections()
+    return job.function()()
 
 
 _started = threading.Event()
@@ -59,6 +54,8 @@ def start_in_process(stop: threading.Event | None = None) -> threading.Thread | 
     stop = stop or threading.Event()
 
     def loop() -> None:
+        from django.db import close_old_connections
+
         next_run = {job.name: 0.0 for job in JOBS}
         while not stop.is_set():
             now = time.monotonic()
@@ -74,6 +71,8 @@ def start_in_process(stop: threading.Event | None = None) -> threading.Thread | 
                             logger.info("%s: %s", job.name, summary())
                     except Exception:
                         logger.exception("background job %s failed", job.name)
+                    finally:
+                        close_old_connections()
             stop.wait(1.0)
 
     thread = threading.Thread(target=loop, name="minsheng-jobs", daemon=True)

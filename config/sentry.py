@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 # Mainland mobiles, landlines with area code, 15/18-digit ID numbers.
 _PHONE_OR_ID = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dXx]|\d{15})(?!\d)")
@@ -43,6 +44,11 @@ SENSITIVE_KEYS = frozenset(
         "token",
         "app_secret",
         "encoding_aes_key",
+        # Free-text search boxes: staff type names and numbers into them.
+        "q",
+        "query",
+        "search",
+        "keyword",
     }
 )
 REDACTED = "[已移除]"
@@ -61,6 +67,23 @@ def scrub(value: Any, key: str = "") -> Any:
     return value
 
 
+def scrub_query_string(query_string: str) -> str:
+    """A query string with the values of sensitive parameters and phone/ID numbers removed."""
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    return urlencode(
+        [
+            (key, REDACTED if key.lower() in SENSITIVE_KEYS else _PHONE_OR_ID.sub(REDACTED, value))
+            for key, value in pairs
+        ]
+    )
+
+
+# Parts of an event the SDK itself fills in (no personal data, and keys such as "name" that
+# must survive for Sentry to read them).
+_SDK_PARTS = ("sdk", "modules")
+_SDK_CONTEXTS = ("runtime", "os")
+
+
 def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     """Strip request bodies, local variables' personal values and phone/ID numbers."""
     request = event.get("request")
@@ -73,11 +96,22 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
                 if header.lower() in {"cookie", "authorization", "x-hotline-signature"}:
                     headers[header] = REDACTED
         if isinstance(request.get("query_string"), str):
-            request["query_string"] = _PHONE_OR_ID.sub(REDACTED, request["query_string"])
+            request["query_string"] = scrub_query_string(request["query_string"])
     user = event.get("user")
     if isinstance(user, dict):
         event["user"] = {"id": user["id"]} if "id" in user else {}
-    return scrub(event)  # type: ignore[no-any-return]
+    kept = {part: event.pop(part) for part in _SDK_PARTS if part in event}
+    contexts = event.get("contexts")
+    kept_contexts = (
+        {name: contexts.pop(name) for name in _SDK_CONTEXTS if name in contexts}
+        if isinstance(contexts, dict)
+        else {}
+    )
+    scrubbed: dict[str, Any] = scrub(event)
+    scrubbed.update(kept)
+    if kept_contexts:
+        scrubbed.setdefault("contexts", {}).update(kept_contexts)
+    return scrubbed
 
 
 def init_sentry(*, dsn: str, environment: str, release: str, transport: Any = None) -> bool:

@@ -183,10 +183,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 REST_FRAMEWORK = {
+    # Token first, so an anonymous API call is told 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
+    # How many reverse proxies stand in front (X-Forwarded-For is trusted only that deep).
+    "NUM_PROXIES": envint("NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tickets.api.errors.exception_handler",
@@ -224,6 +227,7 @@ MINSHENG = {
 ENVIRONMENT = os.environ.get("ENVIRONMENT", "development" if DEBUG else "production")
 RELEASE = os.environ.get("RELEASE", "")
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+WEBSITE_RATE_LIMIT = os.environ.get("WEBSITE_RATE_LIMIT", "10/hour")
 
 from config.sentry import init_sentry  # noqa: E402
 

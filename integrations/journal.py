@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import InboundMessage
@@ -83,37 +84,63 @@ def _result_response(result: IntakeResult) -> dict[str, Any]:
 
 
 def journal_process(*, inbound: InboundMessage, parse: Parser) -> dict[str, Any]:
-    """Parse and take in one journaled message; record the outcome on the row."""
+    """Parse and take in one journaled message; record the outcome on the row.
+
+    Parsing runs outside any transaction. Intake then runs with the journal row locked and
+    checks it has no answer yet: a retry arriving while the first try is being processed
+    waits on that lock and gets the first answer instead of a second ticket."""
     now = timezone.now()
-    InboundMessage.objects.filter(pk=inbound.pk).update(attempts=inbound.attempts + 1)
+    InboundMessage.objects.filter(pk=inbound.pk).update(attempts=F("attempts") + 1)
     status, reason, ticket_id, parsed = InboundMessage.Status.PROCESSED, "", None, None
+    message: IncomingMessage | None = None
     try:
         message = parse(bytes(inbound.raw_body))
         parsed = _describe(message)
-        result = intake_message(message=message, inbound=inbound)
-        response = _result_response(result)
-        ticket_id = result.ticket.pk if result.ticket else None
-        if result.action == "ignored":
-            status = InboundMessage.Status.IGNORED
     except Ignore as exc:
         status, reason, response = InboundMessage.Status.IGNORED, str(exc), exc.response
-    except (ParseRejected, TicketError) as exc:
+    except ParseRejected as exc:
         status, reason = InboundMessage.Status.REJECTED, str(exc)
         response = {"action": "rejected", "reason": reason}
     except Exception as exc:  # a bad message must never cost us the message
-        logger.exception("inbound %s:%s failed", inbound.channel, inbound.pk)
-        status, reason = InboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        response = {"action": "failed", "reason": "处理失败，已记录，将由管理员重新处理。"}
-    InboundMessage.objects.filter(pk=inbound.pk).update(
-        status=status,
-        reason=reason[:2000],
-        parsed=parsed,
-        response=response,
-        ticket_id=ticket_id,
-        processed_at=now,
-    )
+        status, reason, response = _failed(inbound, exc)
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+        if locked.response is not None:
+            inbound.refresh_from_db()
+            return locked.response  # type: ignore[no-any-return]
+        if message is not None:
+            try:
+                with transaction.atomic():
+                    result = intake_message(message=message, inbound=locked)
+                response = _result_response(result)
+                ticket_id = result.ticket.pk if result.ticket else None
+                if result.action == "ignored":
+                    status = InboundMessage.Status.IGNORED
+            except TicketError as exc:
+                status, reason = InboundMessage.Status.REJECTED, str(exc)
+                response = {"action": "rejected", "reason": reason}
+            except Exception as exc:
+                status, reason, response = _failed(inbound, exc)
+        InboundMessage.objects.filter(pk=inbound.pk).update(
+            status=status,
+            reason=reason[:2000],
+            parsed=parsed,
+            response=response,
+            ticket_id=ticket_id,
+            processed_at=now,
+        )
     inbound.refresh_from_db()
     return response
+
+
+def _failed(inbound: InboundMessage, exc: Exception) -> tuple[str, str, dict[str, Any]]:
+    logger.exception("inbound %s:%s failed", inbound.channel, inbound.pk)
+    reason = f"{type(exc).__name__}: {exc}"
+    return (
+        InboundMessage.Status.FAILED,
+        reason,
+        {"action": "failed", "reason": "处理失败，已记录，将由管理员重新处理。"},
+    )
 
 
 def inbound_receive(
