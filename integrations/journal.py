@@ -91,7 +91,8 @@ def journal_process(*, inbound: InboundMessage, parse: Parser) -> dict[str, Any]
     waits on that lock and gets the first answer instead of a second ticket."""
     now = timezone.now()
     InboundMessage.objects.filter(pk=inbound.pk).update(attempts=F("attempts") + 1)
-    status, reason, ticket_id, parsed = InboundMessage.Status.PROCESSED, "", None, None
+    status: str = InboundMessage.Status.PROCESSED
+    reason, ticket_id, parsed = "", None, None
     message: IncomingMessage | None = None
     try:
         message = parse(bytes(inbound.raw_body))

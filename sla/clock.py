@@ -142,9 +142,16 @@ def pause_shift(
     resumed_at: dt.datetime,
     calendar: WorkCalendar,
 ) -> tuple[Deadline, int]:
-    """Apply a pause: the deadline moves by the working days lost during it."""
-    lost = working_days_between(calendar, local_date(paused_at), local_date(resumed_at))
-    return shift_deadline(deadline, lost, calendar), lost
+    """Apply a pause: the deadline moves by the working days lost during it. Days lost that
+    were counted by the plain rule (outside the calendar) leave the deadline unconfirmed."""
+    paused, resumed = local_date(paused_at), local_date(resumed_at)
+    lost = working_days_between(calendar, paused, resumed)
+    first = paused + dt.timedelta(days=1)
+    counted_confirmed = all(
+        calendar.covers(dt.date(year, 1, 1)) for year in range(first.year, resumed.year + 1)
+    )
+    moved = shift_deadline(deadline, lost, calendar)
+    return Deadline(moved.at, moved.confirmed and counted_confirmed), lost
 
 
 def resolution_warning_at(received_at: dt.datetime, due_at: dt.datetime, unit: str) -> dt.datetime:
