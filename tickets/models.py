@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -413,7 +414,7 @@ class TicketEvent(models.Model):
         indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_time")]
 
     def __str__(self) -> str:
-        return f"{self.ticket_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.ticket_id} {self.kind} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:
@@ -443,7 +444,7 @@ class Reply(models.Model):
         verbose_name_plural = _("答复")
 
     def __str__(self) -> str:
-        return f"{self.ticket_id} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.ticket_id} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class Attachment(models.Model):
@@ -551,3 +552,31 @@ class StaffNotification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class Feedback(models.Model):
+    """回访: the citizen's rating of a reply (website, WeChat, 12345 回访结果)."""
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", _("满意")
+        BASICALLY_SATISFIED = "basically_satisfied", _("基本满意")
+        UNSATISFIED = "unsatisfied", _("不满意")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="feedback")
+    satisfaction = models.CharField(_("满意度"), max_length=24, choices=Satisfaction.choices)
+    resolved = models.BooleanField(_("问题已解决"), null=True, blank=True)
+    comment = models.TextField(_("意见"), blank=True)
+    channel = models.CharField(_("来源"), max_length=16, blank=True)
+    cycle = models.PositiveSmallIntegerField(_("办理轮次"), default=0)
+    created_at = models.DateTimeField(_("评价时间"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("回访评价")
+        verbose_name_plural = _("回访评价")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "cycle"], name="one_feedback_per_cycle")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.get_satisfaction_display()}"
