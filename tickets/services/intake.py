@@ -97,7 +97,8 @@ def lookup_url(ticket: Ticket) -> str:
 def status_text(ticket: Ticket) -> str:
     due = timezone.localtime(ticket.resolve_due_at).strftime("%Y-%m-%d")
     state = State(ticket.state).label
-    if ticket.state in (State.REPLIED, State.CLOSED):
+    # Only a case still being handled has a date to promise (merged/invalid ones never will).
+    if ticket.state in (State.REPLIED, State.CLOSED, State.MERGED, State.INVALID):
         return f"您的诉求 {ticket.case_no} 当前状态：{state}。"
     return f"您的诉求 {ticket.case_no} 当前状态：{state}，预计 {due} 前办结。"
 
