@@ -30,7 +30,11 @@ class Job:
         return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
-JOBS: tuple[Job, ...] = (Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),)
+JOBS: tuple[Job, ...] = (
+    Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),
+    Job("outbox", 5.0, "integrations.outbound.processor.outbox_process"),
+    Job("weibo-poll", 60.0, "integrations.weibo.poller.poll_all"),
+)
 
 
 def job_run(name: str) -> Any:

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("integrations/", include("integrations.urls")),
+    path("inbox/", include("tickets.urls")),
     path("", include("integrations.website.urls")),
 ]

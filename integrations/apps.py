@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = _("渠道接入")
+
+    def ready(self) -> None:
+        # Turn timeline events into outbox rows (citizen notices, 12345 callbacks).
+        from integrations.hotline import callbacks
+        from integrations.outbound import notices
+
+        for module in (notices, callbacks):
+            hook = getattr(module, "on_ticket_event", None)
+            if hook is not None:
+                from tickets.hooks import register_event_hook
+
+                register_event_hook(hook)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets import live
+from tickets.hooks import run_event_hooks
 from tickets.models import Ticket, TicketEvent
 
 SYSTEM = "系统"
@@ -43,6 +44,7 @@ def event_append(
         payload=payload or {},
         created_at=at or timezone.now(),
     )
+    run_event_hooks(event)
     ticket_id, state, department_id = ticket.pk, ticket.state, ticket.department_id
     transaction.on_commit(
         lambda: live.ticket_changed(
