@@ -1,0 +1,49 @@
+"""The contract between the outbox worker and the channel transports.
+
+A channel package registers a sender for citizen notices with ``register_notice_sender`` (at
+import time of its ``transport`` module, imported by ``IntegrationsConfig.ready``). A sender
+either returns a short description of how it sent (``"wechat:custom"``) or raises
+``DeliveryError``: ``permanent=True`` means retrying the same way is pointless (e.g. outside
+WeChat's 48-hour window), so the worker falls back to the next way (template, SMS, ...);
+otherwise the worker retries later with backoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What to tell a citizen about their case, channel-neutral."""
+
+    ticket_id: int
+    case_no: str
+    kind: str  # acknowledged | request_info | extended | replied
+    text: str  # full text (customer-service message, SMS)
+    fields: dict[str, str] = field(default_factory=dict)  # short fields for template messages
+    url: str = ""
+
+
+# sender(account, identity_value, notice, identity) -> how it was sent
+NoticeSender = Callable[[Any, str, Notice, Any], str]
+_SENDERS: dict[str, list[tuple[str, NoticeSender]]] = {}
+
+
+def register_notice_sender(channel: str, name: str, sender: NoticeSender) -> None:
+    """Add a way to reach a citizen of ``channel``; ways are tried in registration order."""
+    ways = _SENDERS.setdefault(channel, [])
+    if all(existing != name for existing, _ in ways):
+        ways.append((name, sender))
+
+
+def notice_senders(channel: str) -> list[tuple[str, NoticeSender]]:
+    return list(_SENDERS.get(channel, []))
