@@ -388,6 +388,16 @@ class Ticket(FSMModelMixin, models.Model):
         pass
 
 
+class AppendOnlyQuerySet(models.QuerySet["TicketEvent"]):
+    """Bulk changes are refused too (a ticket's deletion still cascades at the SQL level)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError("TicketEvent is append-only: events are never updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("TicketEvent is append-only: events are never deleted")
+
+
 class TicketEvent(models.Model):
     """The append-only timeline: every change to a ticket, with who, when and what."""
 
@@ -406,6 +416,8 @@ class TicketEvent(models.Model):
     to_state = models.CharField(_("新状态"), max_length=16, blank=True)
     payload = models.JSONField(_("内容"), default=dict, blank=True)
     created_at = models.DateTimeField(_("时间"), db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
