@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from sla.calendar_import import CalendarFileError, parse_calendar_file
 from sla.models import CalendarYear, SlaPolicy, WorkingDay
+from sla.services import calendar_replace_years
 from tickets.models import RequestType, Urgency
+from tickets.services.clocks import deadlines_recompute_unconfirmed
 
 MANUAL = "manual"
 
@@ -31,11 +39,58 @@ class WorkingDayAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class CalendarImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("放假安排文件"),
+        help_text=_("CSV（表头 date,type,name；type 为 work 或 rest）或 JSON 列表，UTF-8 编码"),
+    )
+
+
 @admin.register(CalendarYear)
 class CalendarYearAdmin(admin.ModelAdmin):
     list_display = ["year", "source", "imported_at"]
     fields = ["year", "source", "imported_at"]
     readonly_fields = ["imported_at"]
+    change_list_template = "admin/sla/calendaryear/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        custom = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="sla_calendaryear_import",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Import a year's official schedule, then recompute unconfirmed open deadlines."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CalendarImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                entries = parse_calendar_file(upload.read(), filename=upload.name)
+            except CalendarFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                years = calendar_replace_years(entries=entries, source=f"import:{upload.name}")
+                changed = deadlines_recompute_unconfirmed()
+                cache.delete("admin:calendar-warning")
+                messages.success(
+                    request,
+                    f"已导入 {'、'.join(map(str, years))} 年的放假安排（{len(entries)} 个日期），"
+                    f"重算了 {len(changed)} 件工单的办结时限。",
+                )
+                return redirect("admin:sla_calendaryear_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "导入放假安排",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/sla/calendaryear/import.html", context)
 
 
 class SlaPolicyForm(forms.ModelForm):

@@ -13,19 +13,25 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from sla.services import calendar_uncovered_days
 from tickets.models import (
     Attachment,
     Category,
     Citizen,
     CitizenIdentity,
     Department,
+    ExtensionRequest,
+    Feedback,
     Reply,
     Role,
+    StaffNotification,
     StaffProfile,
     State,
     Ticket,
@@ -41,6 +47,13 @@ admin.site.index_title = "系统管理"
 EVENT_KINDS: dict[str, str] = {
     "created": "收到诉求",
     "citizen_message": "市民补充",
+    "sla_warning": "时限预警",
+    "sla_breach": "超时督办",
+    "sla_reminder": "催办",
+    "extension_approved": "延期已批准",
+    "extension_rejected": "延期已驳回",
+    "deadline_recomputed": "时限重算",
+    "feedback": "市民评价",
     **ACTIONS,
 }
 
@@ -327,3 +340,52 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("收件日志"))
     def inbound_message(self, obj: Attachment) -> str:
         return str(obj.inbound) if obj.inbound else "-"
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Decided in the inbox by the department's supervisor; read here."""
+
+    list_display = ["ticket", "days", "status", "requested_by", "requested_at", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["ticket__case_no"]
+    list_select_related = ["ticket", "requested_by", "decided_by"]
+
+
+@admin.register(StaffNotification)
+class StaffNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "recipient", "kind", "text", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["ticket__case_no", "recipient__username"]
+    list_select_related = ["recipient"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["ticket", "satisfaction", "resolved", "channel", "cycle", "created_at"]
+    list_filter = ["satisfaction", "resolved", "channel"]
+    search_fields = ["ticket__case_no"]
+    list_select_related = ["ticket"]
+
+
+_each_context = admin.site.each_context
+
+
+def _each_context_with_calendar(request: Any) -> dict[str, Any]:
+    """Every admin page warns when the working calendar does not cover the next 90 days."""
+    context = _each_context(request)
+    warning = cache.get("admin:calendar-warning")
+    if warning is None:
+        missing = calendar_uncovered_days(today=timezone.localdate())
+        warning = (
+            f"工作日历未覆盖未来90天：缺少 {'、'.join(str(d.year) for d in missing)} 年的放假安排。"
+            "跨越这些日期的办结时限按普通周末规则计算并标记为“未确认”。请在“已覆盖年份”页面导入国务院放假安排。"
+            if missing
+            else ""
+        )
+        cache.set("admin:calendar-warning", warning, 600)
+    context["calendar_warning"] = warning
+    return context
+
+
+admin.site.each_context = _each_context_with_calendar  # type: ignore[method-assign]

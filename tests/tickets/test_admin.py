@@ -8,13 +8,16 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from integrations.models import InboundMessage
+from integrations.models import ChannelAccount, HotlineCodeMap, InboundMessage, OutboxMessage
 from tests.conftest import walk
-from tickets.models import Role, StaffProfile, Ticket
+from tickets.models import Role, StaffNotification, StaffProfile, Ticket
+from tickets.services.extensions import ticket_extension_request
+from tickets.services.feedback import ticket_feedback
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +38,9 @@ def ticket(cast: dict[str, Any], departments: dict[str, Any], make_ticket: Any) 
 
 
 @pytest.fixture
-def every_model_has_a_row(cast: dict[str, Any], ticket: Ticket, categories: Any) -> None:
+def every_model_has_a_row(
+    cast: dict[str, Any], ticket: Ticket, categories: Any, departments: Any, make_ticket: Any
+) -> None:
     InboundMessage.objects.create(
         channel="wechat",
         dedupe_key="msg-1",
@@ -48,6 +53,39 @@ def every_model_has_a_row(cast: dict[str, Any], ticket: Ticket, categories: Any)
     Group.objects.create(name="督办组")
     Token.objects.create(user=cast["admin"])
     ticket.attachments.create(name="照片.jpg", content_type="image/jpeg")
+    working = walk(make_ticket(), cast, departments, "in_progress")
+    ticket_extension_request(actor=cast["handler_a"], ticket_id=working.pk, days=2, reason="协调中")
+    StaffNotification.objects.create(
+        recipient=cast["handler_a"],
+        ticket=working,
+        kind="sla_warning",
+        text="办结时限今日到期",
+        created_at=working.received_at,
+    )
+    ticket_feedback(ticket_id=ticket.pk, satisfaction="satisfied", resolved=True)
+    call_command(
+        "channel_account",
+        "hotline",
+        "--slug",
+        "qs",
+        "--secret",
+        "s3cret",
+        "--callback-base",
+        "http://127.0.0.1:9/cb",
+    )
+    account = ChannelAccount.objects.get(slug="qs")
+    HotlineCodeMap.objects.create(
+        account=account, kind="unit", code="U1", department=departments["a"]
+    )
+    OutboxMessage.objects.create(
+        kind="hotline_callback",
+        channel="hotline",
+        account=account,
+        ticket=ticket,
+        payload={"event": "accepted"},
+        idempotency_key="k1",
+        created_at=ticket.received_at,
+    )
 
 
 def _url(model: Any, view: str, *args: Any) -> str:
@@ -158,3 +196,30 @@ def test_it_sends_a_non_staff_user_to_the_login_page(cast: dict[str, Any]) -> No
     anonymous = Client().get(reverse("admin:index"))
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith(reverse("admin:login"))
+
+
+def test_it_saves_a_channel_account_and_never_shows_its_secrets(admin_client_: Client) -> None:
+    response = admin_client_.post(
+        reverse("admin:integrations_channelaccount_add"),
+        {
+            "kind": "hotline",
+            "slug": "qs-12345",
+            "name": "青山12345",
+            "active": "on",
+            "callback_base": "http://127.0.0.1:9/cb",
+            "secret": "very-secret-value",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account = ChannelAccount.objects.get(slug="qs-12345")
+    assert account.secret("secret") == "very-secret-value" and account.name == "青山12345"
+    page = admin_client_.get(reverse("admin:integrations_channelaccount_change", args=[account.pk]))
+    listing = admin_client_.get(reverse("admin:integrations_channelaccount_changelist"))
+    assert "very-secret-value" not in page.content.decode()
+    assert "very-secret-value" not in listing.content.decode()
+    bad = admin_client_.post(
+        reverse("admin:integrations_channelaccount_add"),
+        {"kind": "wechat", "slug": "wx", "mode": "safe", "token": "t", "active": "on"},
+    )
+    assert bad.status_code == 200 and "EncodingAESKey" in bad.content.decode()
+    assert not ChannelAccount.objects.filter(slug="wx").exists()
