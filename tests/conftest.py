@@ -22,6 +22,28 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def ensure_reference_data() -> None:
+    """The working calendar and default SLA policies are seeded by data migrations; a
+    transactional test's flush empties them for every later test, so put them back."""
+    import importlib
+
+    from django.apps import apps
+
+    from sla.calendar_seed import seed
+    from sla.models import CalendarYear, SlaPolicy, WorkingDay
+
+    if not CalendarYear.objects.exists():
+        seed(WorkingDay, CalendarYear)
+    if not SlaPolicy.objects.exists():
+        importlib.import_module("sla.migrations.0003_seed_default_policies").seed(apps, None)
+
+
+@pytest.fixture
+def _django_db_helper(_django_db_helper: None, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        ensure_reference_data()
+
+
 requires_postgres = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (as .ci/run does)",

@@ -172,9 +172,17 @@ def test_the_looping_command_stops_cleanly_on_sigterm(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(2.5)
+    assert process.stdout is not None
+    started = ""
+    for _ in range(50):  # log lines may come first; the handler is in place before this one
+        started += process.stdout.readline()
+        if "已启动" in started:
+            break
+    assert "已启动" in started, started
+    time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=20)
+    out = started + out
     assert process.returncode == 0, out
     assert "已停止" in out
 

@@ -30,6 +30,10 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+        self.stdout.write(
+            f"时限监控已启动，每 {options['interval']:g} 秒检查一次（SIGTERM 停止）。"
+        )
+        self.stdout.flush()
         while not stop.is_set():
             report = sweep_once()
             if report.handled or report.failed:
