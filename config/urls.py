@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+from integrations import demo_traffic
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("healthz", views.healthz, name="healthz"),
+    path("admin/demo-traffic/", demo_traffic.demo_page, name="demo-traffic"),
+    path("admin/demo-traffic/sample/<str:channel>/", demo_traffic.demo_sample),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -15,5 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("integrations/", include("integrations.urls")),
     path("inbox/", include("tickets.urls")),
+    path("public/", include("tickets.public.urls")),
+    path("open311/v2/", include("integrations.open311.urls")),
     path("", include("integrations.website.urls")),
 ]

@@ -96,6 +96,9 @@ def journal_process(*, inbound: InboundMessage, parse: Parser) -> dict[str, Any]
     message: IncomingMessage | None = None
     try:
         message = parse(bytes(inbound.raw_body))
+        if message.received_at is None:
+            # When it reached us, not when it was (re)processed.
+            message.received_at = inbound.received_at
         parsed = _describe(message)
     except Ignore as exc:
         status, reason, response = InboundMessage.Status.IGNORED, str(exc), exc.response

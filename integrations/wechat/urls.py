@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # the wechat package fills this in
+from integrations.wechat import inbound
+
+urlpatterns = [
+    path("<slug:slug>/", inbound.wechat_endpoint, name="wechat-endpoint"),
+]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # the weibo package fills this in
+from integrations.weibo.inbound import weibo_endpoint
+
+urlpatterns = [
+    path("<slug:slug>/", weibo_endpoint, name="weibo-inbound"),
+]

@@ -6,6 +6,7 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tickets import demo
@@ -25,7 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, print_logins: bool = False, **options: Any) -> None:
         if print_logins:
             self.stdout.write(demo.logins_table())
+            self.stdout.write("演示渠道消息（管理员）：/admin/demo-traffic/  工作台：/inbox/")
             return
+        from integrations.demo_traffic import demo_accounts_ensure
+
+        demo_accounts_ensure(site_url=settings.SITE_URL)
         if demo.demo_loaded():
             self.stdout.write("演示数据已存在（青山区），未做修改。")
             return

@@ -1,0 +1,143 @@
+"""Weibo fan-service pushes: verify, journal, parse, hand to intake, answer passively.
+
+GET is the developer-mode handshake (echo ``echostr``); POST is a private message, a mention
+or an event. The signature covers only the query (App Secret, millisecond timestamp, nonce),
+not the body, so a used nonce is remembered with the hash of its body: the same signed query
+with another body is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from integrations.journal import Ignore, Parser, inbound_receive
+from integrations.models import ChannelAccount
+from integrations.weibo import parser
+from integrations.weibo.parser import UnknownPush, WeiboEvent
+from tickets.models import CitizenIdentity
+from tickets.services.intake import IncomingMessage
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+NONCE_TTL_SECONDS = 2 * parser.REPLAY_WINDOW_SECONDS
+WELCOME = (
+    "感谢关注！直接发私信即可反映诉求，我们会回复受理编号和查询链接；"
+    "发送“进度 编号”可查询办理进度。"
+)
+# Events that open the 48-hour window for private messages.
+WINDOW_EVENTS = ("follow", "subscribe", "scan", "scan_follow", "click", "view")
+FOLLOW_EVENTS = ("follow", "subscribe", "scan_follow")
+UNFOLLOW_EVENTS = ("unfollow", "unsubscribe")
+
+
+def _text(body: str, status: int) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+def identity_event_apply(*, account: str, event: WeiboEvent) -> None:
+    """Remember what an event says about a known citizen: a follow, click or scan opens the
+    private-message window; an unfollow closes it until the citizen writes again."""
+    identities = CitizenIdentity.objects.filter(
+        kind=parser.SENDER_KIND, account=account, value=event.sender_id
+    )
+    if event.subtype in UNFOLLOW_EVENTS:
+        identities.update(subscribed=False)
+    elif event.subtype in FOLLOW_EVENTS:
+        identities.update(subscribed=True, last_seen_at=timezone.now())
+    elif event.subtype in WINDOW_EVENTS:
+        identities.update(last_seen_at=timezone.now())
+
+
+def push_parser(account: str) -> Parser:
+    """The journal's parser for one account's pushes (events act on the identity, once)."""
+
+    def parse(raw: bytes) -> IncomingMessage:
+        result = parser.push_parse(raw, account=account)
+        if isinstance(result, IncomingMessage):
+            return result
+        if isinstance(result, UnknownPush):
+            raise Ignore(f"未知的微博消息类型：{result.kind}", {"action": "ignored"})
+        identity_event_apply(account=account, event=result)
+        response: dict[str, Any] = {"action": "ignored", "event": result.subtype}
+        if result.subtype in FOLLOW_EVENTS:
+            response["reply"] = WELCOME
+        raise Ignore(f"微博事件：{result.subtype}", response)
+
+    return parse
+
+
+def _nonce_fresh(slug: str, timestamp: str, nonce: str, raw: bytes) -> bool:
+    """A signed query may be used once per body: Weibo retries with a new timestamp and nonce,
+    and the signature does not cover the body."""
+    key = f"weibo:nonce:{slug}:{timestamp}:{nonce}"
+    digest = hashlib.sha256(raw).hexdigest()
+    if cache.add(key, digest, timeout=NONCE_TTL_SECONDS):
+        return True
+    return cache.get(key) == digest
+
+
+def _our_uid(account: ChannelAccount) -> int | None:
+    value = str(account.config.get("uid", "")).strip()
+    return int(value) if value.isdigit() else None
+
+
+@csrf_exempt
+def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
+    """Verify, journal, parse and hand over to intake; answer with a passive reply."""
+    if request.method not in ("GET", "POST"):
+        return _text("只支持 GET 和 POST。", 405)
+    account = ChannelAccount.objects.filter(kind="weibo", slug=slug, active=True).first()
+    if account is None:
+        return _text("未找到该微博账号。", 404)
+    signature = request.GET.get("signature", "")
+    timestamp = request.GET.get("timestamp", "")
+    nonce = request.GET.get("nonce", "")
+    if not (signature and timestamp and nonce):
+        return _text("缺少 signature、timestamp 或 nonce 参数。", 400)
+    if not parser.signature_valid(
+        app_secret=account.secret("app_secret"),
+        timestamp=timestamp,
+        nonce=nonce,
+        signature=signature,
+    ):
+        return _text("签名校验失败。", 403)
+    if request.method == "GET":
+        echostr = request.GET.get("echostr", "")
+        if not echostr:
+            return _text("缺少 echostr 参数。", 400)
+        return _text(echostr, 200)
+
+    if not parser.timestamp_fresh(timestamp, now=timezone.now()):
+        return _text("时间戳超出允许范围。", 403)
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return _text("消息过大。", 413)
+    raw = request.body
+    if len(raw) > MAX_BODY_BYTES:
+        return _text("消息过大。", 413)
+    if not _nonce_fresh(slug, timestamp, nonce, raw):
+        return _text("该签名已被使用。", 403)
+
+    push = parser.push_peek(raw)
+    outcome = inbound_receive(
+        channel=parser.CHANNEL,
+        account=slug,
+        dedupe_key=parser.dedupe_key(raw, push, account=slug),
+        raw_body=raw,
+        parse=push_parser(slug),
+        content_type=request.content_type or "",
+        headers={"timestamp": timestamp, "nonce": nonce},
+    )
+    text = parser.reply_text_for(outcome.response)
+    our_uid = _our_uid(account)
+    if not text or push.sender_id is None or our_uid is None:
+        return _text("", 200)
+    body = parser.passive_reply(our_uid=our_uid, citizen_uid=push.sender_id, text=text)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
