@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run serve test lint typecheck pytest install migrate demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@bash scripts/system-deps.sh $(if $(filter test pytest lint typecheck,$(MAKECMDGOALS)),test,run)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
