@@ -164,3 +164,7 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now(), last_error=""
         )
         self.message_user(request, f"已重新排队 {count} 条消息。")
+
+
+# The 12345 code maps have their own admin module in the hotline package.
+from integrations.hotline import admin as hotline_admin  # noqa: E402,F401

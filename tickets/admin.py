@@ -54,6 +54,10 @@ EVENT_KINDS: dict[str, str] = {
     "extension_rejected": "延期已驳回",
     "deadline_recomputed": "时限重算",
     "feedback": "市民评价",
+    "urge": "平台催办",
+    "supervise": "平台督办",
+    "redispatch": "平台重新派单",
+    "notice_undeliverable": "通知无法送达",
     **ACTIONS,
 }
 

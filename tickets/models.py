@@ -387,6 +387,10 @@ class Ticket(FSMModelMixin, models.Model):
     def mark_invalid(self) -> None:
         pass
 
+    @transition(field=state, source=list(OPEN_STATES), target=State.INVALID)
+    def withdraw(self) -> None:
+        pass
+
 
 class AppendOnlyQuerySet(models.QuerySet["TicketEvent"]):
     """Bulk changes are refused too (a ticket's deletion still cascades at the SQL level)."""
@@ -592,3 +596,6 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.get_satisfaction_display()}"
+
+
+from tickets.models_public import Open311ApiKey, PublicRecord  # noqa: E402, F401

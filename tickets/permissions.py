@@ -17,6 +17,7 @@ ACTIONS: dict[str, str] = {
     "close": "办结",
     "merge_into": "合并",
     "mark_invalid": "标记无效",
+    "withdraw": "撤回",
     "classify": "修改分类",
     "note": "内部备注",
     "request_extension": "申请延期",

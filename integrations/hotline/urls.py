@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # the hotline package fills this in
+from integrations.hotline import inbound
+
+app_name = "hotline"
+
+urlpatterns = [
+    path("<slug:slug>/orders", inbound.orders_receive, name="orders"),
+]

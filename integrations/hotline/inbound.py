@@ -1,0 +1,346 @@
+"""``POST /integrations/hotline/<slug>/orders``: work orders and events from a 12345 platform.
+
+Verify (signature, timestamp window, one-time nonce), check the body, journal it, then hand
+it to one service: a new dispatch goes through intake (``inbound_receive``); a re-dispatch,
+an urge, a supervision, a recall or a feedback acts on the order's ticket. The journal row is
+keyed ``<order_no>:<event>:<version>``, so a repeated push gets the first answer and changes
+nothing. Answers: 200 ``{"code": 0, "case_no"}``; 400 ``{"code", "message"}`` naming the field;
+401 for authentication.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations.hotline import orders, signing
+from integrations.hotline.parser import (
+    CHANNEL,
+    HotlineInvalid,
+    HotlineOrder,
+    dispatch_message,
+    full_address,
+    order_parse,
+)
+from integrations.journal import ParseRejected, inbound_receive, inbound_reject, journal_store
+from integrations.models import ChannelAccount, InboundMessage
+from tickets.errors import ConflictError, InvalidInput, TicketError, TicketNotFound
+from tickets.models import State, Ticket
+from tickets.services.feedback import ticket_feedback
+from tickets.services.intake import IncomingAttachment, IncomingMessage
+from tickets.services.platform import (
+    ticket_redispatch,
+    ticket_supervise,
+    ticket_urge,
+    ticket_withdraw,
+)
+
+logger = logging.getLogger(__name__)
+
+OK = 0
+UNKNOWN_ACCOUNT = 40400
+AUTH_FAILED = 40100
+INVALID_FIELD = 40001
+UNKNOWN_ORDER = 40401
+CONFLICT = 40901
+FAILED = 50000
+FAILED_MESSAGE = "处理失败，已记录，将由管理员重新处理。"
+
+
+@dataclass
+class Handled:
+    """What handling an event did: the answer, the ticket and the journal status."""
+
+    response: dict[str, Any]
+    ticket_id: int | None = None
+    status: str = InboundMessage.Status.PROCESSED
+    reason: str = ""
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+
+def _json(status: int, body: dict[str, Any]) -> JsonResponse:
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _error(status: int, code: int, message: str) -> JsonResponse:
+    return _json(status, {"code": code, "message": message})
+
+
+def _authenticate(request: HttpRequest, account: ChannelAccount, raw: bytes) -> str:
+    """'' when the push is authentic and fresh, else why not (for the 401 answer)."""
+    timestamp = request.headers.get(signing.TIMESTAMP_HEADER, "")
+    nonce = request.headers.get(signing.NONCE_HEADER, "")
+    given = request.headers.get(signing.SIGNATURE_HEADER, "")
+    if not (timestamp and nonce and given):
+        return "缺少签名请求头 X-Hotline-Timestamp / X-Hotline-Nonce / X-Hotline-Signature"
+    if len(nonce) > signing.MAX_NONCE_LENGTH:
+        return "X-Hotline-Nonce 过长"
+    if not signing.signature_valid(account.secret("secret"), timestamp, nonce, raw, given):
+        return "签名无效"
+    if not signing.timestamp_fresh(timestamp, now=time.time()):
+        return f"时间戳与当前时间相差超过 {signing.MAX_SKEW_SECONDS} 秒"
+    # Only an authentic push spends its nonce, so a forger cannot burn the platform's nonces.
+    digest = hashlib.sha256(nonce.encode("utf-8")).hexdigest()[:40]
+    if not cache.add(f"hotline:nonce:{account.pk}:{digest}", 1, signing.NONCE_TTL_SECONDS):
+        return "该 nonce 已在 10 分钟内使用过（疑似重放）"
+    return ""
+
+
+def _headers(request: HttpRequest) -> dict[str, str]:
+    names = (signing.TIMESTAMP_HEADER, signing.NONCE_HEADER, signing.SIGNATURE_HEADER)
+    return {name: request.headers.get(name, "") for name in names}
+
+
+@csrf_exempt
+@require_POST
+def orders_receive(request: HttpRequest, slug: str) -> JsonResponse:
+    account = ChannelAccount.objects.filter(
+        slug=slug, kind=ChannelAccount.Kind.HOTLINE, active=True
+    ).first()
+    if account is None:
+        return _error(404, UNKNOWN_ACCOUNT, "未知或已停用的 12345 平台账号。")
+    raw = request.body
+    failure = _authenticate(request, account, raw)
+    if failure:
+        logger.warning("hotline %s: refused push: %s", slug, failure)
+        return _error(401, AUTH_FAILED, failure)
+    try:
+        order = order_parse(raw)
+    except HotlineInvalid as exc:
+        # Authentic but unusable: kept as rejected (by content, so a corrected push with the
+        # same order_no/event/version is still taken), answered with the field and why.
+        inbound_reject(
+            channel=CHANNEL,
+            dedupe_key=f"invalid:{slug}:{hashlib.sha256(raw).hexdigest()}",
+            raw_body=raw,
+            reason=exc.message,
+            account=slug,
+            content_type=request.content_type or "",
+        )
+        return _error(400, INVALID_FIELD, exc.message)
+    response = order_receive(account=account, order=order, raw=raw, headers=_headers(request))
+    return _answer(response)
+
+
+def _answer(response: dict[str, Any]) -> JsonResponse:
+    """The HTTP answer for a stored response (ours, or intake's for a new dispatch)."""
+    if "code" not in response:
+        action = response.get("action")
+        if action == "failed":
+            response = {"code": FAILED, "message": response.get("reason") or FAILED_MESSAGE}
+        elif action == "rejected":
+            response = {"code": INVALID_FIELD, "message": response.get("reason", "")}
+        else:
+            response = {"code": OK, "case_no": response.get("case_no", "")}
+    code = int(response["code"])
+    status = 200 if code == OK else 500 if code >= FAILED else 400
+    return _json(status, response)
+
+
+def order_receive(
+    *, account: ChannelAccount, order: HotlineOrder, raw: bytes, headers: dict[str, str]
+) -> dict[str, Any]:
+    """Journal and take in one checked push; a repeat gets the stored answer."""
+    common: dict[str, Any] = {
+        "channel": CHANNEL,
+        # The journal is unique per channel: the account slug keeps two platforms apart.
+        "dedupe_key": f"{account.slug}:{order.dedupe_key}",
+        "raw_body": raw,
+        "account": account.slug,
+        "content_type": "application/json",
+        "headers": headers,
+    }
+    if order.event == "dispatch":
+        ticket = orders.ticket_for_order(account=account.slug, order_no=order.order_no)
+        held = orders.order_version(account=account.slug, order_no=order.order_no)
+        # A first dispatch, or a newer one after the case was withdrawn (or found invalid):
+        # a new case. Any other dispatch re-dispatches the order's ticket (or is stale).
+        if (ticket is None or ticket.state == State.INVALID) and order.version > held:
+            outcome = inbound_receive(parse=_dispatch_parser(account), **common)
+            return outcome.response
+    inbound, created = journal_store(**common)
+    if not created and inbound.response is not None:
+        return inbound.response  # type: ignore[no-any-return]
+    return _process(inbound, lambda: HANDLERS[order.event](account, order))
+
+
+def _dispatch_parser(account: ChannelAccount) -> Callable[[bytes], IncomingMessage]:
+    def parse(raw: bytes) -> IncomingMessage:
+        try:
+            order = order_parse(raw)
+        except HotlineInvalid as exc:
+            raise ParseRejected(exc.message)
+        category_code, department_code = orders.mapped_codes(account, order)
+        return dispatch_message(
+            order,
+            account=account.slug,
+            category_code=category_code,
+            department_code=department_code,
+        )
+
+    return parse
+
+
+def _code_for(exc: TicketError) -> int:
+    if isinstance(exc, TicketNotFound):
+        return UNKNOWN_ORDER
+    if isinstance(exc, ConflictError):
+        return CONFLICT
+    return INVALID_FIELD
+
+
+def _process(inbound: InboundMessage, handle: Callable[[], Handled]) -> dict[str, Any]:
+    """Like ``journal_process`` for events that act on an existing ticket: the journal row is
+    locked while the event is applied, so a retry arriving meanwhile waits and then gets the
+    first answer; a refused event stays ``rejected``, a crash ``failed``, both with reasons."""
+    InboundMessage.objects.filter(pk=inbound.pk).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+        if locked.response is not None:
+            return locked.response  # type: ignore[no-any-return]
+        try:
+            with transaction.atomic():
+                result = handle()
+        except TicketError as exc:
+            result = Handled(
+                response={"code": _code_for(exc), "message": exc.message},
+                status=InboundMessage.Status.REJECTED,
+                reason=exc.message,
+            )
+        except Exception as exc:
+            logger.exception("hotline inbound %s failed", inbound.pk)
+            result = Handled(
+                response={"code": FAILED, "message": FAILED_MESSAGE},
+                status=InboundMessage.Status.FAILED,
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+        InboundMessage.objects.filter(pk=inbound.pk).update(
+            status=result.status,
+            reason=result.reason[:2000],
+            parsed=result.parsed or None,
+            response=result.response,
+            ticket_id=result.ticket_id,
+            processed_at=timezone.now(),
+        )
+    return result.response
+
+
+def _ticket(account: ChannelAccount, order: HotlineOrder) -> Ticket:
+    ticket = orders.ticket_for_order(account=account.slug, order_no=order.order_no)
+    if ticket is None:
+        raise TicketNotFound(f"order_no：未找到工单 {order.order_no}（尚未派单给本单位）")
+    return ticket
+
+
+def _ticket_id(account: ChannelAccount, order: HotlineOrder) -> int:
+    return _ticket(account, order).pk
+
+
+def _done(ticket: Ticket, order: HotlineOrder, **parsed: Any) -> Handled:
+    return Handled(
+        response={"code": OK, "case_no": ticket.case_no},
+        ticket_id=ticket.pk,
+        parsed={"event": order.event, "order_no": order.order_no, "version": order.version}
+        | parsed,
+    )
+
+
+def _redispatch(account: ChannelAccount, order: HotlineOrder) -> Handled:
+    ticket = _ticket(account, order)
+    held = orders.order_version(account=account.slug, order_no=order.order_no)
+    if order.version <= held:
+        result = _done(ticket, order, held_version=held)
+        result.status = InboundMessage.Status.IGNORED
+        result.reason = f"版本 {order.version} 不高于已处理的版本 {held}，未作更改"
+        return result
+    category = orders.mapped_category(account, order.category_code)
+    department = orders.mapped_department(account, order.unit_code)
+    fields: dict[str, Any] = {
+        "title": order.title or ticket.title,
+        "content": order.content,
+        "address": full_address(order),
+        "request_type": order.request_type,
+        "urgency": order.urgency,
+        "confidential": order.confidential,
+        "category_id": category.pk if category else None,
+        "department_id": department.pk if department else None,
+        "resolve_due_at": order.due_at,
+    }
+    citizen = ticket.citizen
+    caller_changed = (
+        citizen is not None and bool(order.caller_phone) and (order.caller_phone != citizen.phone)
+    )
+    unmapped = {
+        name: code
+        for name, code, found in (
+            ("category_code", order.category_code, category),
+            ("unit_code", order.unit_code, department),
+        )
+        if code and found is None
+    }
+    ticket = ticket_redispatch(
+        ticket_id=ticket.pk,
+        version=order.version,
+        fields=fields,
+        attachments=[IncomingAttachment(name=a.name, url=a.url) for a in order.attachments],
+        extra={"caller_changed": caller_changed, "unmapped_codes": unmapped},
+    )
+    return _done(ticket, order, previous_version=held)
+
+
+def _urge(account: ChannelAccount, order: HotlineOrder) -> Handled:
+    ticket = ticket_urge(ticket_id=_ticket_id(account, order), message=order.message)
+    return _done(ticket, order, message=order.message)
+
+
+def _supervise(account: ChannelAccount, order: HotlineOrder) -> Handled:
+    ticket = ticket_supervise(ticket_id=_ticket_id(account, order), message=order.message)
+    return _done(ticket, order, message=order.message)
+
+
+def _recall(account: ChannelAccount, order: HotlineOrder) -> Handled:
+    reason = f"12345平台撤回：{order.message}" if order.message else "12345平台撤回"
+    ticket = ticket_withdraw(actor=None, ticket_id=_ticket_id(account, order), reason=reason)
+    return _done(ticket, order, message=order.message)
+
+
+def _feedback(account: ChannelAccount, order: HotlineOrder) -> Handled:
+    ticket_id = _ticket_id(account, order)
+    try:
+        feedback = ticket_feedback(
+            ticket_id=ticket_id,
+            satisfaction=order.satisfaction,
+            resolved=order.resolved,
+            comment=order.comment,
+            channel=CHANNEL,
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(f"feedback：{exc.message}", field="feedback")
+    return _done(
+        feedback.ticket,
+        order,
+        satisfaction=order.satisfaction,
+        resolved=order.resolved,
+        comment=order.comment,
+    )
+
+
+HANDLERS: dict[str, Callable[[ChannelAccount, HotlineOrder], Handled]] = {
+    "dispatch": _redispatch,
+    "urge": _urge,
+    "supervise": _supervise,
+    "recall": _recall,
+    "feedback": _feedback,
+}
