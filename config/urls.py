@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("integrations/", include("integrations.urls")),
     path("inbox/", include("tickets.urls")),
+    path("dashboards/", include("dashboards.urls")),
     path("public/", include("tickets.public.urls")),
     path("open311/v2/", include("integrations.open311.urls")),
     path("", include("integrations.website.urls")),

@@ -10,6 +10,8 @@ class IntegrationsConfig(AppConfig):
         # Turn timeline events into outbox rows (citizen notices, 12345 callbacks).
         from integrations.hotline import callbacks
         from integrations.outbound import notices
+        from integrations.wechat import transport as wechat_transport  # noqa: F401 - senders
+        from integrations.weibo import transport as weibo_transport  # noqa: F401 - senders
 
         for module in (notices, callbacks):
             hook = getattr(module, "on_ticket_event", None)

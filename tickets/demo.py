@@ -805,6 +805,13 @@ def demo_load(*, progress: Callable[[str], None] = lambda line: None) -> Result:
     now = timezone.now()
     with transaction.atomic():
         Loader(now=now, progress=progress).run()
+        # The demo's timelines are history: the notices and callbacks they queued were never
+        # due to anyone, so they are closed as not sent instead of being sent now.
+        from integrations.models import OutboxMessage
+
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.UNDELIVERABLE, last_error="演示历史数据，不发送"
+        )
     counts = Counter(Ticket.objects.values_list("state", flat=True))
     return Result(
         created=True,

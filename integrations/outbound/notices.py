@@ -1,3 +1,156 @@
 """Citizen notices (acknowledged, asked for information, extended, replied) as outbox rows.
 
-The outbound package implements ``on_ticket_event(event)``; until then no hook is registered."""
+``on_ticket_event`` is an event hook (registered by ``IntegrationsConfig.ready``): it runs
+inside the transaction that wrote the event, so the notice exists exactly when the change
+does. It only writes an ``OutboxMessage``; the outbox worker sends it later.
+
+Hotline cases get no notice from us (the 12345 platform tells the caller, through the
+callbacks), nor do imported history, merged or invalid cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.utils import timezone
+
+from integrations.models import ChannelAccount, OutboxMessage
+from integrations.outbound.base import Notice
+from tickets.models import Channel, CitizenIdentity, Reply, State, Ticket, TicketEvent
+from tickets.services.intake import lookup_url
+
+KIND = "citizen_notice"
+# timeline event -> notice kind
+NOTICE_EVENTS = {
+    "acknowledge": "acknowledged",
+    "request_info": "request_info",
+    "extension_approved": "extended",
+    "reply": "replied",
+}
+SILENT_CHANNELS = frozenset({Channel.HOTLINE, Channel.IMPORT})
+SILENT_STATES = frozenset({State.MERGED, State.INVALID})
+# Channels where the citizen can answer a notice by replying to it.
+CONVERSATION_CHANNELS = frozenset({Channel.WECHAT, Channel.WEIBO})
+# How a citizen of each channel is addressed in that channel.
+IDENTITY_KIND: dict[str, str] = {
+    Channel.WEBSITE: CitizenIdentity.Kind.PHONE,
+    Channel.WECHAT: CitizenIdentity.Kind.WECHAT_OPENID,
+    Channel.WEIBO: CitizenIdentity.Kind.WEIBO_UID,
+    Channel.OPEN311: CitizenIdentity.Kind.PHONE,
+}
+FIELD_MAX = 20  # template message fields show at most 20 characters
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= FIELD_MAX else text[: FIELD_MAX - 1] + "…"
+
+
+def _day(value: Any) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d}" if value else ""
+
+
+def notice_for(event: TicketEvent, ticket: Ticket) -> Notice | None:
+    """The notice a timeline event gives the citizen, or None."""
+    kind = NOTICE_EVENTS.get(event.kind)
+    if kind is None:
+        return None
+    case_no, url = ticket.case_no, lookup_url(ticket)
+    state = str(State(ticket.state).label)
+    due = _day(ticket.resolve_due_at)
+    payload = event.payload or {}
+    if kind == "acknowledged":
+        text = f"您的诉求（编号 {case_no}）已受理，我们将在 {due} 前办结。查询进度：{url}"
+        remark = f"预计 {due} 前办结"
+    elif kind == "request_info":
+        question = str(payload.get("question", ""))
+        how = "请直接回复本消息，或" if ticket.channel in CONVERSATION_CHANNELS else "请"
+        text = (
+            f"关于您的诉求（编号 {case_no}），承办部门需要您补充：{question}"
+            f" {how}凭编号和查询码在 {url} 补充。"
+        )
+        remark = question
+    elif kind == "extended":
+        text = f"您的诉求（编号 {case_no}）办理期限已延长至 {due}，我们会尽快办理。"
+        remark = f"办结期限延长至 {due}"
+    else:
+        replies = Reply.objects.filter(ticket=ticket).order_by("-created_at", "-id")
+        reply_id = payload.get("reply_id")
+        reply = (replies.filter(pk=reply_id) if reply_id else replies).first()
+        content = reply.content if reply is not None else ""
+        text = f"您的诉求（编号 {case_no}）已答复：{content} 欢迎凭编号和查询码评价办理结果：{url}"
+        remark = content
+    return Notice(
+        ticket_id=ticket.pk,
+        case_no=case_no,
+        kind=kind,
+        text=text,
+        fields={
+            "case_no": case_no,
+            "state": state,
+            "time": f"{timezone.localtime(event.created_at):%Y-%m-%d %H:%M}",
+            "remark": _short(remark),
+        },
+        url=url,
+    )
+
+
+def recipient_for(ticket: Ticket) -> tuple[str, str]:
+    """(identity kind, value) to address the citizen in the ticket's channel; ("", "") if
+    nobody is known."""
+    citizen = ticket.citizen
+    if citizen is None:
+        return "", ""
+    kind = IDENTITY_KIND.get(ticket.channel)
+    identities = CitizenIdentity.objects.filter(citizen=citizen)
+    if kind is not None:
+        identities = identities.filter(kind=kind)
+    if ticket.channel_account:
+        exact = identities.filter(account=ticket.channel_account).order_by("-last_seen_at").first()
+        if exact is not None:
+            return exact.kind, exact.value
+    identity = identities.order_by("-last_seen_at", "-id").first()
+    if identity is not None:
+        return identity.kind, identity.value
+    if citizen.phone:
+        return CitizenIdentity.Kind.PHONE, citizen.phone
+    return "", ""
+
+
+def account_for(ticket: Ticket) -> ChannelAccount | None:
+    """The channel account the case came in through (by slug, else the only active one)."""
+    accounts = ChannelAccount.objects.filter(kind=ticket.channel, active=True)
+    if ticket.channel_account:
+        exact = accounts.filter(slug=ticket.channel_account).first()
+        if exact is not None:
+            return exact
+    only = list(accounts[:2])
+    return only[0] if len(only) == 1 else None
+
+
+def on_ticket_event(event: TicketEvent) -> None:
+    """Write the outbox row for a notice the citizen should get (inside the transaction)."""
+    if event.kind not in NOTICE_EVENTS:
+        return
+    ticket = Ticket.objects.select_related("citizen").get(pk=event.ticket_id)
+    if ticket.channel in SILENT_CHANNELS or ticket.state in SILENT_STATES:
+        return
+    notice = notice_for(event, ticket)
+    if notice is None:
+        return
+    identity_kind, recipient = recipient_for(ticket)
+    now = timezone.now()
+    OutboxMessage.objects.get_or_create(
+        idempotency_key=f"notice:{event.pk}",
+        defaults={
+            "kind": KIND,
+            "channel": ticket.channel,
+            "account": account_for(ticket),
+            "ticket": ticket,
+            "recipient": recipient[:200],
+            "payload": {"notice": asdict(notice), "identity_kind": identity_kind},
+            "created_at": now,
+            "next_attempt_at": now,
+        },
+    )

@@ -140,3 +140,13 @@ def test_it_prints_logins_that_work() -> None:
     admin = _login("admin", printed["admin"])
     assert admin is not None and admin.is_superuser
     assert _login("handler", "wrong") is None
+
+
+def test_the_demo_history_sends_nothing_to_anyone(db: Any) -> None:
+    from django.core.management import call_command
+
+    from integrations.models import OutboxMessage
+
+    call_command("load_demo")
+    assert OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).exists()

@@ -19,11 +19,12 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from integrations.journal import inbound_receive
+from integrations.website.parser import website_message
 from tickets import services
 from tickets.api import serializers as s
 from tickets.api.pagination import keyset_page
 from tickets.errors import InvalidInput
-from tickets.models import Channel, CitizenIdentity, Ticket
+from tickets.models import Channel, Ticket
 from tickets.permissions import ACTIONS, role_may
 from tickets.selectors import ticket_access, ticket_list_for_user, user_role
 
@@ -288,26 +289,6 @@ class WebsiteCreateThrottle(AnonRateThrottle):
         )
 
 
-def _website_message(body: bytes) -> services.IncomingMessage:
-    """The journal's parser: the validated form, stored as JSON, back into a message."""
-    form = json.loads(body.decode("utf-8"))
-    return services.IncomingMessage(
-        channel=Channel.WEBSITE,
-        sender_kind=CitizenIdentity.Kind.PHONE,
-        sender_id=form["phone"].replace("-", ""),
-        sender_name=form["name"],
-        phone=form["phone"],
-        email=form["email"],
-        request_type=form["request_type"],
-        category_code=form["category"],
-        title=form["title"],
-        text=form["content"],
-        address=form["address"],
-        confidential=form["confidential"],
-        may_follow_up=False,
-    )
-
-
 class WebsiteTicketCreateView(APIView):
     """A citizen files a case from the website form. No login; rate-limited per address."""
 
@@ -335,7 +316,7 @@ class WebsiteTicketCreateView(APIView):
             channel=Channel.WEBSITE,
             dedupe_key=key,
             raw_body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
-            parse=_website_message,
+            parse=website_message,
             content_type="application/json",
         )
         answer = outcome.response
