@@ -104,6 +104,8 @@ AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = envint("LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A locked-out login sees our Chinese page (inbox and admin alike), not axes' English one.
+AXES_LOCKOUT_CALLABLE = "tickets.views.auth.lockout_response"
 
 ROOT_URLCONF = "config.urls"
 
@@ -172,7 +174,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/inbox/login/"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -240,6 +242,8 @@ ENVIRONMENT = os.environ.get("ENVIRONMENT", "development" if DEBUG else "product
 RELEASE = os.environ.get("RELEASE", "")
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 WEBSITE_RATE_LIMIT = os.environ.get("WEBSITE_RATE_LIMIT", "10/hour")
+# Publish a replied case's record without review when redaction masked nothing.
+PUBLIC_AUTO_PUBLISH = envbool("PUBLIC_AUTO_PUBLISH", True)
 
 from config.sentry import init_sentry  # noqa: E402
 

@@ -17,7 +17,13 @@ def department_group(department_id: int | None) -> str:
 
 
 def ticket_changed(
-    *, ticket_id: int, event_id: int | None, kind: str, state: str, department_id: int | None
+    *,
+    ticket_id: int,
+    event_id: int | None,
+    kind: str,
+    state: str,
+    department_id: int | None,
+    previous_department_id: int | None = None,
 ) -> None:
     """Tell open inboxes that a ticket changed. Consumers re-read it with the viewer's
     permissions, so the message carries ids only, never personal data."""
@@ -33,7 +39,11 @@ def ticket_changed(
         "department_id": department_id,
     }
     try:
-        for group in (INBOX_GROUP, department_group(department_id)):
+        groups = [INBOX_GROUP, department_group(department_id)]
+        if previous_department_id != department_id:
+            # A transfer or a return: the old department's open queues drop the row.
+            groups.append(department_group(previous_department_id))
+        for group in groups:
             async_to_sync(layer.group_send)(group, message)
     except Exception:  # a live update must never break the write that caused it
         logger.exception("live update for ticket %s failed", ticket_id)

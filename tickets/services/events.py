@@ -32,8 +32,10 @@ def event_append(
     to_state: str = "",
     payload: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
+    previous_department_id: int | None = None,
 ) -> TicketEvent:
-    """Write one timeline event and, after commit, push a live update for it."""
+    """Write one timeline event and, after commit, push a live update for it (also to the
+    department the ticket just left, when it moved)."""
     event = TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
@@ -46,6 +48,7 @@ def event_append(
     )
     run_event_hooks(event)
     ticket_id, state, department_id = ticket.pk, ticket.state, ticket.department_id
+    previous = department_id if previous_department_id is None else previous_department_id
     transaction.on_commit(
         lambda: live.ticket_changed(
             ticket_id=ticket_id,
@@ -53,6 +56,7 @@ def event_append(
             kind=kind,
             state=state,
             department_id=department_id,
+            previous_department_id=previous,
         )
     )
     return event

@@ -88,7 +88,7 @@ def _run(
                 action=action,
                 state=ticket.state,
             )
-        from_state = ticket.state
+        from_state, from_department_id = ticket.state, ticket.department_id
         now = timezone.now()
         payload = apply(ticket, now) or {}
         sla_refresh(ticket)
@@ -102,6 +102,7 @@ def _run(
             to_state=ticket.state,
             payload=payload,
             at=now,
+            previous_department_id=from_department_id,
         )
     return ticket
 

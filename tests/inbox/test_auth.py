@@ -1,0 +1,76 @@
+"""Staff sign-in with lock-out, sign-out, and the profile page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+
+@pytest.mark.django_db
+def test_it_shows_the_login_page_in_chinese(client: Client) -> None:
+    response = client.get("/inbox/login/")
+    assert response.status_code == 200
+    assert "工作台" in response.content.decode() and "密码" in response.content.decode()
+
+
+def test_it_signs_a_dispatcher_in_and_lands_on_the_queue(
+    client: Client, cast: dict[str, Any]
+) -> None:
+    response = client.post("/inbox/login/", {"username": "dispatcher", "password": "pw-dispatcher"})
+    assert response.status_code == 302
+    assert response["Location"] == "/inbox/"
+    assert client.get("/inbox/").status_code == 200
+
+
+def test_it_says_in_chinese_when_the_password_is_wrong(
+    client: Client, cast: dict[str, Any]
+) -> None:
+    response = client.post("/inbox/login/", {"username": "dispatcher", "password": "nope"})
+    assert response.status_code == 200
+    assert "用户名或密码不正确" in response.content.decode()
+
+
+def test_it_locks_the_account_after_five_failures(client: Client, cast: dict[str, Any]) -> None:
+    for _ in range(5):
+        client.post("/inbox/login/", {"username": "dispatcher", "password": "wrong"})
+    response = client.post("/inbox/login/", {"username": "dispatcher", "password": "pw-dispatcher"})
+    body = response.content.decode()
+    assert response.status_code == 429
+    assert "已暂时锁定" in body and "15 分钟" in body
+    assert "_auth_user_id" not in client.session
+    # Another username from the same address is not locked.
+    other = client.post("/inbox/login/", {"username": "handler_a", "password": "pw-handler_a"})
+    assert other.status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_sends_an_anonymous_visitor_to_the_login_page(client: Client) -> None:
+    for url in ("/inbox/", "/inbox/profile/", "/inbox/tickets/20260101000001/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/inbox/login/?next=")
+
+
+def test_it_refuses_a_user_without_a_role(cast: dict[str, Any]) -> None:
+    client = Client()
+    client.force_login(cast["outsider"])
+    response = client.get("/inbox/")
+    assert response.status_code == 403
+    assert "没有使用工单系统的权限" in response.content.decode()
+
+
+def test_it_shows_the_department_and_role_on_the_profile(client_for: Any) -> None:
+    body = client_for("handler_a1").get("/inbox/profile/").content.decode()
+    assert "承办人" in body
+    assert "青山区 / 城管局 / 市容科" in body
+    assert "本部门及下属部门" in body
+    assert "全部工单" in client_for("dispatcher").get("/inbox/profile/").content.decode()
+
+
+def test_it_signs_out(client_for: Any) -> None:
+    client = client_for("dispatcher")
+    response = client.post("/inbox/logout/")
+    assert response.status_code == 302
+    assert client.get("/inbox/").status_code == 302

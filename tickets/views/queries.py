@@ -1,0 +1,209 @@
+"""The inbox's reads: the queue's filters, search, order and keyset cursor, and catch-up.
+
+Everything starts from ``ticket_visible_q`` (the selectors' department scoping), so a filter
+or a search can only narrow what the viewer may see.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import Func
+from django.db.models.functions import Coalesce, Concat
+
+from tickets.models import OPEN_STATES, State, Ticket, TicketEvent
+from tickets.selectors import ticket_visible_q
+
+PAGE_SIZE = 50
+CATCH_UP_LIMIT = 200
+# CJK ideographs (with extension A and the compatibility block) and full-width forms.
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_CHAR = re.compile(f"[{CJK}]")
+_WORD = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")
+CASE_NO = re.compile(r"^\d{8,14}$")
+
+
+@dataclass
+class QueueFilter:
+    """What the queue is narrowed to; every field is optional."""
+
+    states: list[str] = field(default_factory=list)
+    channel: str = ""
+    department_id: int | None = None
+    category_id: int | None = None
+    request_type: str = ""
+    overdue: bool = False
+    supervised: bool = False
+    mine: bool = False
+    q: str = ""
+
+
+def _spaced_cjk(expression: Any) -> Func:
+    """Put spaces around every CJK character so PostgreSQL's ``simple`` parser makes each
+    one a token (it would otherwise keep a run of Chinese as one word)."""
+    return Func(
+        expression,
+        Value(f"([{CJK}])"),
+        Value(r" \1 "),
+        Value("g"),
+        function="regexp_replace",
+        output_field=TextField(),
+    )
+
+
+def search_tokens(text: str) -> list[list[str]]:
+    """Split a query into terms (by whitespace), each term into tokens: one per Chinese
+    character, one per run of letters/digits. ``"路灯 建设路"`` → ``[["路","灯"],["建","设","路"]]``."""
+    terms = []
+    for part in text.split():
+        tokens = [token.lower() for token in _WORD.findall(part)]
+        if tokens:
+            terms.append(tokens)
+    return terms
+
+
+def tsquery_text(terms: list[list[str]]) -> str:
+    """Each term is a phrase (``<->``: tokens next to each other in this order), terms are
+    ANDed. Tokens hold only letters and digits, so nothing in them is a tsquery operator."""
+    return " & ".join("(" + " <-> ".join(tokens) + ")" for tokens in terms)
+
+
+def _search(queryset: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    text = text.strip()[:100]
+    if not text:
+        return queryset
+    by_case_no = Q(case_no=text) if CASE_NO.match(text) else Q(pk__in=[])
+    terms = search_tokens(text)
+    if not terms:
+        return queryset.filter(by_case_no)
+    if connection.vendor == "postgresql":
+        document = SearchVector(
+            _spaced_cjk(Concat("title", Value(" "), "content", output_field=TextField())),
+            config="simple",
+        )
+        query = SearchQuery(tsquery_text(terms), config="simple", search_type="raw")
+        return queryset.annotate(search_document=document).filter(
+            Q(search_document=query) | by_case_no
+        )
+    # SQLite (the embedded default): each term must appear in the title or the content.
+    matches = Q()
+    for part in text.split():
+        matches &= Q(title__icontains=part) | Q(content__icontains=part)
+    return queryset.filter(matches | by_case_no)
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    return Q(state=State.NEW, ack_due_at__lt=now) | Q(
+        state__in=[State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS],
+        resolve_due_at__lt=now,
+    )
+
+
+def ticket_queryset_for_inbox(
+    *, user: Any, filters: QueueFilter, now: dt.datetime
+) -> QuerySet[Ticket]:
+    """The viewer's tickets narrowed by ``filters``, in queue order, with every related
+    object a row shows (one query for the page, whatever its length)."""
+    queryset = Ticket.objects.filter(ticket_visible_q(user)).select_related(
+        "category", "department", "assignee"
+    )
+    queryset = queryset.filter(state__in=filters.states or list(OPEN_STATES))
+    if filters.channel:
+        queryset = queryset.filter(channel=filters.channel)
+    if filters.department_id is not None:
+        queryset = queryset.filter(department_id=filters.department_id)
+    if filters.category_id is not None:
+        queryset = queryset.filter(category_id=filters.category_id)
+    if filters.request_type:
+        queryset = queryset.filter(request_type=filters.request_type)
+    if filters.overdue:
+        queryset = queryset.filter(overdue_q(now))
+    if filters.supervised:
+        queryset = queryset.filter(supervised=True)
+    if filters.mine:
+        queryset = queryset.filter(assignee_id=user.pk)
+    queryset = _search(queryset, filters.q)
+    # Queue order: new cases first by their ack deadline, then the rest by resolution deadline.
+    return queryset.annotate(
+        queue_bucket=Case(
+            When(state=State.NEW, then=Value(0)), default=Value(1), output_field=IntegerField()
+        ),
+        queue_due=Case(
+            When(state=State.NEW, then=F("ack_due_at")),
+            default=F("resolve_due_at"),
+            output_field=DateTimeField(),
+        ),
+    ).order_by("queue_bucket", "queue_due", "id")
+
+
+def cursor_encode(ticket: Any) -> str:
+    due: dt.datetime = ticket.queue_due
+    raw = json.dumps([ticket.queue_bucket, due.isoformat(), ticket.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[int, dt.datetime, int] | None:
+    """A cursor from the page's "more" link; anything malformed means "from the start"."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        bucket, due, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        return int(bucket), dt.datetime.fromisoformat(due), int(pk)
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def queue_page(
+    *, queryset: QuerySet[Ticket], cursor: str = "", limit: int = PAGE_SIZE
+) -> tuple[list[Ticket], str]:
+    """One page after ``cursor`` (keyset on bucket, due, id) and the next page's cursor."""
+    after = cursor_decode(cursor) if cursor else None
+    if after is not None:
+        bucket, due, pk = after
+        queryset = queryset.filter(
+            Q(queue_bucket__gt=bucket)
+            | Q(queue_bucket=bucket, queue_due__gt=due)
+            | Q(queue_bucket=bucket, queue_due=due, id__gt=pk)
+        )
+    rows = list(queryset[: limit + 1])
+    page = rows[:limit]
+    return page, (cursor_encode(page[-1]) if len(rows) > limit and page else "")
+
+
+def last_event_id() -> int:
+    """The newest timeline event: the page's starting point for catching up."""
+    return int(TicketEvent.objects.aggregate(last=Coalesce(Max("id"), 0))["last"])
+
+
+def tickets_changed_since(*, user: Any, event_id: int) -> tuple[list[int], int, bool]:
+    """Tickets the viewer may see that changed after ``event_id``: (ids, newest event id,
+    whether there were more than the page can catch up on)."""
+    events = TicketEvent.objects.filter(id__gt=event_id).filter(
+        ticket__in=Ticket.objects.filter(ticket_visible_q(user)).values("pk")
+    )
+    newest = events.aggregate(last=Max("id"))["last"] or event_id
+    ids = list(
+        events.values("ticket_id")
+        .annotate(last=Max("id"))
+        .order_by("last")
+        .values_list("ticket_id", flat=True)[: CATCH_UP_LIMIT + 1]
+    )
+    return ids[:CATCH_UP_LIMIT], int(newest), len(ids) > CATCH_UP_LIMIT
