@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.jobs import start_in_process  # noqa: E402
+from dashboards.routing import websocket_urlpatterns as dashboard_websockets  # noqa: E402
 from tickets.routing import websocket_urlpatterns  # noqa: E402
 
 # Embedded default: the SLA sweep and other jobs run inside this process (no-op with Redis).
@@ -23,7 +24,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + dashboard_websockets))
         ),
     }
 )

@@ -34,6 +34,10 @@ JOBS: tuple[Job, ...] = (
     Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),
     Job("outbox", 5.0, "integrations.outbound.processor.outbox_process"),
     Job("weibo-poll", 60.0, "integrations.weibo.poller.poll_all"),
+    # Monthly PDF report: from 01:00 on the 1st it queues last month's report if the archive has
+    # none, and it generates queued reports (also those asked for on the dashboard, hence the
+    # short interval: an idle run is two small queries). See dashboards/report.py.
+    Job("monthly-report", 15.0, "dashboards.report.reports_run"),
 )
 
 

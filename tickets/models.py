@@ -192,6 +192,7 @@ class CitizenIdentity(models.Model):
         PHONE = "phone", _("电话")
         EMAIL = "email", _("电子邮件")
         HOTLINE_CALLER = "hotline_caller", _("12345 来电人")
+        OPEN311_CLIENT = "open311_client", _("Open311 客户端")
 
     citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)

@@ -25,7 +25,13 @@ ACTIONS: dict[str, str] = {
 }
 
 _HANDLER = {
-    "accept", "return_to_dispatch", "transfer", "request_info", "resume", "reply", "note",
+    "accept",
+    "return_to_dispatch",
+    "transfer",
+    "request_info",
+    "resume",
+    "reply",
+    "note",
     "request_extension",
 }
 ROLE_ACTIONS: dict[str, frozenset[str]] = {

@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 from integrations.models import ChannelAccount, HotlineCodeMap, InboundMessage, OutboxMessage
 from tests.conftest import walk
 from tickets.models import Role, StaffNotification, StaffProfile, Ticket
+from tickets.models_public import Open311ApiKey
 from tickets.services.extensions import ticket_extension_request
 from tickets.services.feedback import ticket_feedback
 
@@ -52,6 +53,7 @@ def every_model_has_a_row(
     )
     Group.objects.create(name="督办组")
     Token.objects.create(user=cast["admin"])
+    Open311ApiKey.issue(name="街道App")
     ticket.attachments.create(name="照片.jpg", content_type="image/jpeg")
     working = walk(make_ticket(), cast, departments, "in_progress")
     ticket_extension_request(actor=cast["handler_a"], ticket_id=working.pk, days=2, reason="协调中")

@@ -20,4 +20,6 @@ def test_it_refuses_bulk_changes_to_the_timeline(make_ticket):
         TicketEvent.objects.filter(ticket=ticket).update(kind="forged")
     with pytest.raises(ValueError, match="append-only"):
         TicketEvent.objects.filter(ticket=ticket).delete()
-    assert list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True)) == ["created"]
+    assert list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True)) == [
+        "created"
+    ]

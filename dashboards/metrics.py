@@ -1,0 +1,485 @@
+"""Every figure of ``specs/metrics.md``, in one place, computed with SQL aggregates.
+
+Dashboards, the monthly PDF, the API and public statistics all read their numbers from here, so
+a figure means the same thing everywhere. Counts are ``COUNT(*) FILTER``-style aggregates over
+the population R (tickets received in the period, not merged, not invalid), grouped by a
+breakdown when one is asked for; medians come from window functions (duration medians) or from
+counts grouped by (receipt date, first-reply date) (working-day medians). Nothing loads tickets
+into Python one by one, and the same queries run on SQLite and PostgreSQL.
+
+The value types (``Period``, ``Rate`` with its "—" rule, ``Figures``) live in
+``dashboards.values`` and are re-exported here. ``as_of`` is the moment the figures describe: a reply, an acknowledgement or a feedback counts
+only if it happened by then; the on-time stamps themselves never change after the clock stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncDate, TruncMonth
+
+from dashboards.values import CHINA as CHINA
+from dashboards.values import DASH as DASH
+from dashboards.values import Figures, Period, Rate
+from sla import clock
+from sla import services as sla
+from tickets.models import (
+    RESOLUTION_CLOCK_STATES,
+    Category,
+    Channel,
+    Department,
+    ExtensionRequest,
+    Feedback,
+    RequestType,
+    State,
+    Ticket,
+    TicketEvent,
+)
+
+SAMPLE_MIN = 10
+SAMPLE_SMALL = "样本不足"
+UNASSIGNED = "未派单"
+UNCATEGORISED = "未分类"
+ALL = "all"
+EXCLUDED_STATES = (State.MERGED, State.INVALID)
+BREAKDOWNS = ("channel", "department", "category", "request_type", "month")
+SATISFIED = (Feedback.Satisfaction.SATISFIED, Feedback.Satisfaction.BASICALLY_SATISFIED)
+
+# key, 中文 label, kind ("count", "rate", "minutes", "days") — the order tables show them in.
+FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("received", "受理量", "count"),
+    ("ack_on_time_rate", "及时受理率（30分钟）", "rate"),
+    ("ack_minutes_median", "受理用时中位数（分钟）", "minutes"),
+    ("reply_rate", "回复率", "rate"),
+    ("on_time_rate", "按时办结率", "rate"),
+    ("overdue_open", "超期未办结", "count"),
+    ("satisfaction_rate", "满意率", "rate"),
+    ("resolved_rate", "解决率", "rate"),
+    ("reopen_rate", "重办率", "rate"),
+    ("extension_rate", "延期率", "rate"),
+    ("return_rate", "退单率", "rate"),
+    ("reply_days_median", "办结用时中位数（工作日）", "days"),
+)
+FIGURE_LABELS = {key: label for key, label, _kind in FIGURES}
+RANKABLE = tuple(key for key, _label, kind in FIGURES if kind == "rate")
+
+
+# --- the queries --------------------------------------------------------------------------
+
+
+def population(period: Period, *, departments: Collection[int] | None = None) -> QuerySet[Ticket]:
+    """R: tickets received in the period, not merged, not invalid (within ``departments``,
+    when given: the departments responsible now)."""
+    queryset = Ticket.objects.filter(received_at__gte=period.start, received_at__lt=period.end)
+    if departments is not None:
+        queryset = queryset.filter(department_id__in=list(departments))
+    return queryset.exclude(state__in=EXCLUDED_STATES)
+
+
+def excluded_counts(
+    period: Period, *, departments: Collection[int] | None = None
+) -> dict[str, int]:
+    """Merged and invalid tickets of the period, shown beside R, never in it."""
+    queryset = Ticket.objects.filter(received_at__gte=period.start, received_at__lt=period.end)
+    if departments is not None:
+        queryset = queryset.filter(department_id__in=list(departments))
+    counts = queryset.aggregate(
+        merged=Count("pk", filter=Q(state=State.MERGED)),
+        invalid=Count("pk", filter=Q(state=State.INVALID)),
+    )
+    return {"merged": counts["merged"], "invalid": counts["invalid"]}
+
+
+def _group_expr(by: str, prefix: str = "") -> Any:
+    if by not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {by!r}")
+    if by == "month":
+        return TruncMonth(f"{prefix}received_at", tzinfo=CHINA)
+    field = {"department": "department_id", "category": "category_id"}.get(by, by)
+    return F(f"{prefix}{field}")
+
+
+def _normal_key(by: str | None, key: Any) -> Any:
+    if by == "month" and key is not None:
+        if isinstance(key, dt.datetime):
+            key = key.astimezone(CHINA) if key.tzinfo else key
+        return f"{key:%Y-%m}"
+    return key
+
+
+def _grouped(
+    queryset: QuerySet[Any], by: str | None, prefix: str, aggregates: dict[str, Any]
+) -> dict[Any, dict[str, Any]]:
+    if by is None:
+        return {ALL: queryset.aggregate(**aggregates)}
+    rows = (
+        queryset.annotate(group=_group_expr(by, prefix))
+        .order_by()
+        .values("group")
+        .annotate(**aggregates)
+    )
+    return {_normal_key(by, row.pop("group")): row for row in rows}
+
+
+def _ticket_counts(queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetime) -> Any:
+    acked = Q(acknowledged_at__lte=as_of)
+    not_acked = Q(acknowledged_at__isnull=True) | Q(acknowledged_at__gt=as_of)
+    replied = Q(first_replied_at__lte=as_of)
+    unreplied = Q(first_replied_at__isnull=True) | Q(first_replied_at__gt=as_of)
+    assigned = Exists(
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind="assign", created_at__lte=as_of)
+    )
+    returned = Exists(
+        TicketEvent.objects.filter(
+            ticket=OuterRef("pk"), kind="return_to_dispatch", created_at__lte=as_of
+        )
+    )
+    extended = Exists(
+        ExtensionRequest.objects.filter(
+            ticket=OuterRef("pk"), status=ExtensionRequest.Status.APPROVED
+        ).filter(Q(decided_at__isnull=True) | Q(decided_at__lte=as_of))
+    )
+    return _grouped(
+        queryset,
+        by,
+        "",
+        {
+            "received": Count("pk"),
+            "ack_num": Count("pk", filter=acked & Q(ack_on_time=True)),
+            "ack_den": Count("pk", filter=acked | (not_acked & Q(ack_due_at__lt=as_of))),
+            "replied": Count("pk", filter=replied),
+            "on_time": Count("pk", filter=replied & Q(resolved_on_time=True)),
+            "overdue_open": Count("pk", filter=unreplied & Q(resolve_due_at__lt=as_of)),
+            "reopened": Count("pk", filter=replied & Q(reopen_count__gt=0)),
+            "extended": Count("pk", filter=Q(extended)),
+            "assigned": Count("pk", filter=Q(assigned)),
+            "returned": Count("pk", filter=Q(assigned) & Q(returned)),
+        },
+    )
+
+
+def _feedback_counts(queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetime) -> Any:
+    feedback = Feedback.objects.filter(ticket__in=queryset.values("pk"), created_at__lte=as_of)
+    return _grouped(
+        feedback,
+        by,
+        "ticket__",
+        {
+            "feedback": Count("pk"),
+            "satisfied": Count("pk", filter=Q(satisfaction__in=SATISFIED)),
+            "resolved_yes": Count("pk", filter=Q(resolved=True)),
+        },
+    )
+
+
+def _middle(values: list[float]) -> float | None:
+    if not values:
+        return None
+    return sum(values) / len(values)
+
+
+def _ack_minutes_medians(
+    queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetime
+) -> dict[Any, float | None]:
+    """Median of (acknowledged_at − received_at) in minutes, per group, in one query: number
+    the rows of each group by duration and keep the one or two in the middle."""
+    duration = ExpressionWrapper(
+        F("acknowledged_at") - F("received_at"), output_field=DurationField()
+    )
+    partition = [_group_expr(by)] if by is not None else None
+    rows = (
+        queryset.filter(acknowledged_at__lte=as_of)
+        .annotate(
+            group=_group_expr(by) if by is not None else F("pk") * 0,
+            duration=duration,
+            position=Window(RowNumber(), partition_by=partition, order_by=duration.asc()),
+            size=Window(Count("pk"), partition_by=partition),
+        )
+        .order_by()
+        .filter(position__gte=(F("size") + 1) / 2, position__lte=(F("size") + 2) / 2)
+        .values_list("group", "duration")
+    )
+    middles: dict[Any, list[float]] = defaultdict(list)
+    for group, duration_value in rows:  # one or two rows per group
+        key = _normal_key(by, group) if by is not None else ALL
+        middles[key].append(duration_value.total_seconds() / 60)
+    return {key: _middle(values) for key, values in middles.items()}
+
+
+def _reply_days_medians(
+    queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetime
+) -> dict[Any, float | None]:
+    """Median working days from receipt to first reply: tickets are counted per (receipt
+    date, reply date) in SQL; the working days of each distinct pair come from the calendar."""
+    rows = _reply_day_pairs(queryset, by, as_of)
+    if not rows:
+        return {}
+    first = min(row[1] for row in rows)
+    last = max(row[2] for row in rows)
+    calendar = sla.calendar_load(start=first, days=(last - first).days + 1)
+    per_group: dict[Any, list[tuple[int, int]]] = defaultdict(list)
+    for key, received_day, replied_day, count in rows:
+        days = clock.working_days_between(calendar, received_day, replied_day)
+        per_group[key].append((days, count))
+    return {key: _weighted_median(pairs) for key, pairs in per_group.items()}
+
+
+def _reply_day_pairs(
+    queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetime
+) -> list[tuple[Any, dt.date, dt.date, int]]:
+    annotated = queryset.filter(first_replied_at__lte=as_of).annotate(
+        received_day=TruncDate("received_at", tzinfo=CHINA),
+        replied_day=TruncDate("first_replied_at", tzinfo=CHINA),
+    )
+    if by is not None:
+        annotated = annotated.annotate(group=_group_expr(by))
+        names = ["group", "received_day", "replied_day"]
+    else:
+        names = ["received_day", "replied_day"]
+    rows = annotated.order_by().values(*names).annotate(count=Count("pk"))
+    return [
+        (
+            _normal_key(by, row["group"]) if by is not None else ALL,
+            _as_date(row["received_day"]),
+            _as_date(row["replied_day"]),
+            row["count"],
+        )
+        for row in rows
+    ]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value  # type: ignore[no-any-return]
+
+
+def _weighted_median(pairs: Iterable[tuple[int, int]]) -> float | None:
+    ordered = sorted(pairs)
+    total = sum(count for _value, count in ordered)
+    if total == 0:
+        return None
+    wanted = sorted({(total - 1) // 2, total // 2})  # zero-based positions of the middle
+    picked: list[float] = []
+    seen = 0
+    for value, count in ordered:
+        for position in wanted:
+            if seen <= position < seen + count:
+                picked.append(value)
+        seen += count
+    return sum(picked) / len(picked)
+
+
+# --- assembling figures ---------------------------------------------------------------------
+
+
+def _figures_from(
+    key: Any,
+    label: str,
+    counts: dict[str, int],
+    feedback: dict[str, int],
+    ack_median: float | None,
+    days_median: float | None,
+) -> Figures:
+    received = counts.get("received", 0)
+    replied = counts.get("replied", 0)
+    overdue = counts.get("overdue_open", 0)
+    received_feedback = feedback.get("feedback", 0)
+    return Figures(
+        key=key,
+        label=label,
+        received=received,
+        ack_on_time_rate=Rate(counts.get("ack_num", 0), counts.get("ack_den", 0)),
+        ack_minutes_median=ack_median,
+        reply_rate=Rate(replied, received),
+        on_time_rate=Rate(counts.get("on_time", 0), replied + overdue),
+        overdue_open=overdue,
+        satisfaction_rate=Rate(feedback.get("satisfied", 0), received_feedback),
+        resolved_rate=Rate(feedback.get("resolved_yes", 0), received_feedback),
+        reopen_rate=Rate(counts.get("reopened", 0), replied),
+        extension_rate=Rate(counts.get("extended", 0), received),
+        return_rate=Rate(counts.get("returned", 0), counts.get("assigned", 0)),
+        reply_days_median=days_median,
+    )
+
+
+def figures_by(
+    *,
+    period: Period,
+    as_of: dt.datetime,
+    by: str | None,
+    departments: Collection[int] | None = None,
+) -> dict[Any, Figures]:
+    """Every figure for each group of the breakdown ``by`` (None: the whole population)."""
+    queryset = population(period, departments=departments)
+    counts = _ticket_counts(queryset, by, as_of)
+    feedback = _feedback_counts(queryset, by, as_of)
+    ack_medians = _ack_minutes_medians(queryset, by, as_of)
+    day_medians = _reply_days_medians(queryset, by, as_of)
+    keys = list(counts)
+    if by is None and not keys:
+        keys = [ALL]
+    labels = group_labels(by, keys)
+    return {
+        key: _figures_from(
+            key,
+            labels[key],
+            counts.get(key, {}),
+            feedback.get(key, {}),
+            ack_medians.get(key),
+            day_medians.get(key),
+        )
+        for key in keys
+    }
+
+
+def figures(
+    *, period: Period, as_of: dt.datetime, departments: Collection[int] | None = None
+) -> Figures:
+    """Every figure for the whole population of the period."""
+    return figures_by(period=period, as_of=as_of, by=None, departments=departments)[ALL]
+
+
+def group_labels(by: str | None, keys: Iterable[Any]) -> dict[Any, str]:
+    keys = list(keys)
+    if by is None:
+        return {key: "合计" for key in keys}
+    if by == "channel":
+        names = dict(Channel.choices)
+        return {key: str(names.get(key, key)) for key in keys}
+    if by == "request_type":
+        names = dict(RequestType.choices)
+        return {key: str(names.get(key, key)) for key in keys}
+    if by == "department":
+        found = Department.objects.in_bulk([key for key in keys if key is not None])
+        return {key: found[key].name if key in found else UNASSIGNED for key in keys}
+    if by == "category":
+        found_categories = Category.objects.in_bulk([key for key in keys if key is not None])
+        return {
+            key: found_categories[key].name if key in found_categories else UNCATEGORISED
+            for key in keys
+        }
+    return {key: f"{key[:4]}年{int(key[5:7])}月" for key in keys}  # month
+
+
+def breakdown(
+    *,
+    period: Period,
+    as_of: dt.datetime,
+    by: str,
+    departments: Collection[int] | None = None,
+    limit: int | None = None,
+) -> list[Figures]:
+    """Rows for a table: largest first (months: oldest first; 未派单/未分类 last)."""
+    rows = list(figures_by(period=period, as_of=as_of, by=by, departments=departments).values())
+    if by == "month":
+        return sorted(rows, key=lambda row: row.key)
+    rows.sort(key=lambda row: (row.key is None, -row.received, row.label))
+    return rows[:limit] if limit is not None else rows
+
+
+def trend(
+    *,
+    period: Period,
+    as_of: dt.datetime,
+    months: int = 12,
+    departments: Collection[int] | None = None,
+) -> list[Figures]:
+    """The ``months`` calendar months ending with the period's month; empty months included."""
+    spans = period.months_back(months)
+    found = figures_by(
+        period=Period(spans[0].start, spans[-1].end),
+        as_of=as_of,
+        by="month",
+        departments=departments,
+    )
+    return [found.get(span.key) or Figures(key=span.key, label=span.label) for span in spans]
+
+
+@dataclass
+class LeagueRow:
+    figures: Figures
+    rank: int | None
+    insufficient: bool
+
+
+def league(rows: Iterable[Figures], *, rank_by: str = "on_time_rate") -> list[LeagueRow]:
+    """Department ranking by one rate: fewer than 10 tickets in its denominator is 样本不足 and
+    not ranked; equal rates share a rank. 未派单 is listed, never ranked."""
+    if rank_by not in RANKABLE:
+        raise ValueError(f"cannot rank by {rank_by!r}")
+    ranked: list[Figures] = []
+    others: list[LeagueRow] = []
+    for row in rows:
+        rate: Rate = getattr(row, rank_by)
+        if row.key is None:
+            others.append(LeagueRow(row, None, False))
+        elif rate.den < SAMPLE_MIN:
+            others.insert(0, LeagueRow(row, None, True))
+        else:
+            ranked.append(row)
+    ranked.sort(
+        key=lambda row: (-getattr(row, rank_by).percent, -row.received, str(row.key).zfill(12))
+    )
+    out: list[LeagueRow] = []
+    previous: Decimal | None = None
+    rank = 0
+    for position, row in enumerate(ranked, start=1):
+        percent = getattr(row, rank_by).percent
+        if percent != previous:
+            rank, previous = position, percent
+        out.append(LeagueRow(row, rank, False))
+    others.sort(key=lambda item: (item.figures.key is None, -item.figures.received))
+    return out + others
+
+
+# --- lists of cases -------------------------------------------------------------------------
+
+
+def breaches_in_period(
+    *, period: Period, as_of: dt.datetime, departments: Collection[int] | None = None
+) -> QuerySet[Ticket]:
+    """Tickets of R that missed their resolution deadline: replied late, or still unreplied
+    past it (exactly the on-time rate's denominator minus its numerator)."""
+    late = Q(first_replied_at__lte=as_of, resolved_on_time=False)
+    overdue = (Q(first_replied_at__isnull=True) | Q(first_replied_at__gt=as_of)) & Q(
+        resolve_due_at__lt=as_of
+    )
+    return (
+        population(period, departments=departments)
+        .filter(late | overdue)
+        .select_related("department", "category")
+        .order_by("received_at", "pk")
+    )
+
+
+def breaches_current(
+    *, now: dt.datetime, departments: Collection[int] | None = None
+) -> QuerySet[Ticket]:
+    """Open tickets past a deadline right now: not acknowledged in time, or not replied by the
+    resolution deadline while its clock runs."""
+    queryset = Ticket.objects.filter(
+        Q(state=State.NEW, ack_due_at__lt=now)
+        | Q(state__in=RESOLUTION_CLOCK_STATES, resolve_due_at__lt=now)
+    )
+    if departments is not None:
+        queryset = queryset.filter(department_id__in=list(departments))
+    return queryset.select_related("department", "category").order_by("resolve_due_at", "pk")

@@ -1,0 +1,224 @@
+"""政务公开: the public record of every replied case, and its review.
+
+A reply (the ``reply`` timeline event) creates or refreshes the ticket's ``PublicRecord`` with
+redacted text. Records wait for a reviewer unless nothing was masked and auto-publishing is on
+(``PUBLIC_AUTO_PUBLISH``, default on). A reviewer sees original and redacted text side by side,
+may edit the redacted copy, and approves or withholds it with a reason. The ticket's own text is
+never changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tickets.errors import ActionForbidden, InvalidInput, TicketNotFound
+from tickets.models import Reply, Role, Ticket, TicketEvent
+from tickets.models_public import PublicRecord
+from tickets.redaction import Redacted, redact
+from tickets.selectors import user_department_ids, user_role
+from tickets.services.events import event_append
+
+logger = logging.getLogger(__name__)
+
+TITLE_LENGTH = 30
+REVIEWER_ROLES = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
+Status = PublicRecord.Status
+
+
+def auto_publish_enabled() -> bool:
+    """Auto-publish records in which nothing was masked (``settings.PUBLIC_AUTO_PUBLISH``, read
+    from the environment variable of that name, on by default)."""
+    return bool(settings.PUBLIC_AUTO_PUBLISH)
+
+
+def _known_names(ticket: Ticket, reply: Reply | None) -> list[str]:
+    """Names we know may appear: the citizen's, and those of the staff who handled the case."""
+    names = [ticket.citizen.name if ticket.citizen else ""]
+    for user in (ticket.assignee, reply.author if reply else None):
+        if user is not None:
+            # Chinese names are written family name first, without a space.
+            first, last = user.first_name.strip(), user.last_name.strip()
+            names += [f"{last}{first}", f"{first}{last}", user.get_full_name()]
+    return [name for name in names if name and len(name) >= 2]
+
+
+def _title(ticket: Ticket, content: Redacted, names: list[str]) -> Redacted:
+    # A title cut from the content may end in the middle of a phone number that only the full
+    # content shows: take the title from the redacted content instead.
+    stem = ticket.title.rstrip("…").strip()
+    if stem and ticket.content.strip().startswith(stem):
+        first = content.text.strip().splitlines()[0] if content.text.strip() else ""
+        title = first[:TITLE_LENGTH] + ("…" if len(first) > TITLE_LENGTH else "")
+        return Redacted(original=ticket.title, text=title, masks=())
+    return redact(ticket.title, names=names)
+
+
+def _latest_reply(ticket: Ticket) -> Reply | None:
+    return ticket.replies.select_related("author").order_by("-created_at", "-id").first()
+
+
+def public_record_refresh(*, ticket: Ticket, reply: Reply | None = None) -> PublicRecord:
+    """Create or update the ticket's public record from its current text and latest reply."""
+    reply = reply or _latest_reply(ticket)
+    record = PublicRecord.objects.filter(ticket=ticket).first() or PublicRecord(ticket=ticket)
+    record.confidential = ticket.confidential
+    record.category_id = ticket.category_id
+    record.department_id = ticket.department_id or (reply.department_id if reply else None)
+    record.request_type = ticket.request_type
+    record.channel = ticket.channel
+    record.received_at = ticket.received_at
+    record.replied_at = ticket.first_replied_at or ticket.replied_at or timezone.now()
+    record.on_time = ticket.resolved_on_time
+    if ticket.confidential:
+        # A confidential case publishes only its category, department, dates and status.
+        record.title = record.content = record.reply = record.address = ""
+        counts: dict[str, int] = {}
+    else:
+        names = _known_names(ticket, reply)
+        content = redact(ticket.content, names=names)
+        parts = {
+            "title": _title(ticket, content, names),
+            "content": content,
+            "reply": redact(reply.content if reply else "", names=names),
+            "address": redact(ticket.address, names=names),
+        }
+        record.title = parts["title"].text[:200]
+        record.content = parts["content"].text
+        record.reply = parts["reply"].text
+        record.address = parts["address"].text[:300]
+        counts = {}
+        for part in parts.values():
+            for kind, count in part.counts().items():
+                counts[kind] = counts.get(kind, 0) + count
+    record.masks = counts
+    record.edited = False
+    if record.status != Status.WITHHELD:
+        # New text needs a new decision; a withheld case stays withheld until a reviewer acts.
+        auto = auto_publish_enabled() and not counts
+        record.status = Status.PUBLISHED if auto else Status.PENDING
+        record.auto_published = auto
+        record.published_at = timezone.now() if auto else None
+        record.reviewed_by, record.reviewed_at, record.review_note = None, None, ""
+    record.save()
+    return record
+
+
+def on_ticket_event(event: TicketEvent) -> None:
+    """Event hook: every reply refreshes the public record, in the reply's transaction.
+
+    Publication must never cost a citizen their reply: a failure here is logged and leaves
+    the record as it was (a savepoint keeps the reply's transaction usable)."""
+    if event.kind != "reply":
+        return
+    try:
+        with transaction.atomic():
+            reply = Reply.objects.filter(pk=event.payload.get("reply_id")).first()
+            public_record_refresh(ticket=event.ticket, reply=reply)
+    except Exception:
+        logger.exception("public record for ticket %s was not refreshed", event.ticket_id)
+
+
+# --- review -------------------------------------------------------------------------------
+
+
+def _reviewer_scope(user: Any) -> set[int] | None:
+    """Departments whose records the user may review (None: all); refuses non-reviewers."""
+    role = user_role(user)
+    if role not in REVIEWER_ROLES:
+        raise TicketNotFound("没有找到该公开记录，或您无权审核。")
+    return user_department_ids(user)
+
+
+def public_records_for_review(*, user: Any, status: str = Status.PENDING) -> QuerySet[PublicRecord]:
+    scope = _reviewer_scope(user)
+    records = PublicRecord.objects.select_related("ticket", "category", "department")
+    if status:
+        records = records.filter(status=status)
+    if scope is not None:
+        records = records.filter(department_id__in=scope)
+    return records.order_by("replied_at", "id")
+
+
+def public_record_access(*, user: Any, record_id: int) -> PublicRecord:
+    """The record, if the user may review it; otherwise TicketNotFound (a 404)."""
+    record = public_records_for_review(user=user, status="").filter(pk=record_id).first()
+    if record is None:
+        raise TicketNotFound("没有找到该公开记录，或您无权审核。")
+    return record
+
+
+def original_redaction(record: PublicRecord) -> dict[str, Redacted]:
+    """The original texts with the masks the rules find, for the side-by-side review."""
+    ticket = record.ticket
+    reply = _latest_reply(ticket)
+    names = _known_names(ticket, reply)
+    return {
+        "title": redact(ticket.title, names=names),
+        "content": redact(ticket.content, names=names),
+        "reply": redact(reply.content if reply else "", names=names),
+        "address": redact(ticket.address, names=names),
+    }
+
+
+ACTIONS = {"save": "保存修改", "approve": "批准公开", "withhold": "不予公开"}
+
+
+def public_record_review(
+    *,
+    actor: Any,
+    record_id: int,
+    action: str,
+    title: str | None = None,
+    content: str | None = None,
+    reply: str | None = None,
+    reason: str = "",
+) -> PublicRecord:
+    """Edit the redacted copy and/or decide: approve (publish) or withhold (with a reason)."""
+    if action not in ACTIONS:
+        raise InvalidInput("未知的审核操作。", field="action")
+    reason = (reason or "").strip()
+    if action == "withhold" and not reason:
+        raise InvalidInput("不予公开必须填写理由。", field="reason")
+    with transaction.atomic():
+        record = public_record_access(user=actor, record_id=record_id)
+        record = PublicRecord.objects.select_for_update().get(pk=record.pk)
+        ticket = Ticket.objects.get(pk=record.ticket_id)
+        if record.confidential and any(value for value in (title, content, reply)):
+            raise ActionForbidden("保密件只公开分类、部门、日期和状态，不能填写正文。")
+        edits = {"title": title, "content": content, "reply": reply}
+        for field, value in edits.items():
+            if value is not None and not record.confidential and value != getattr(record, field):
+                setattr(record, field, value.strip()[: 200 if field == "title" else None])
+                record.edited = True
+        now = timezone.now()
+        if action == "approve":
+            record.status = Status.PUBLISHED
+            record.published_at = now
+            record.auto_published = False
+        elif action == "withhold":
+            record.status = Status.WITHHELD
+            record.published_at = None
+        if action != "save":
+            record.reviewed_by, record.reviewed_at = actor, now
+            record.review_note = reason
+        record.save()
+        event_append(
+            ticket=ticket,
+            kind="public_review",
+            actor=actor,
+            payload={
+                "action": action,
+                "public_id": record.public_id,
+                "status": record.status,
+                "edited": record.edited,
+                "reason": reason,
+            },
+            at=now,
+        )
+    return record
