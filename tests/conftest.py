@@ -44,6 +44,36 @@ def _django_db_helper(_django_db_helper: None, django_db_blocker: Any) -> None:
         ensure_reference_data()
 
 
+def run_together(*targets: Callable[[], Any]) -> list[Any]:
+    """Start every target in its own thread (own database connection) at the same moment;
+    return their results in order, raising the first error any of them hit."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(targets))
+    results: list[Any] = [None] * len(targets)
+    errors: list[BaseException] = []
+
+    def run(index: int, target: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = target()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 requires_postgres = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (as .ci/run does)",

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import ChannelAccount, OutboxMessage
 from integrations.outbound import processor
 from integrations.outbound.base import DeliveryError, Notice, register_notice_sender
 from integrations.outbound.processor import backoff, outbox_process
-from tests.conftest import requires_postgres, walk
+from tests.conftest import requires_postgres, run_together, walk
 from tickets import services
 from tickets.models import Citizen, CitizenIdentity, Ticket, TicketEvent
 from tickets.services.extensions import ticket_extension_decide, ticket_extension_request
@@ -298,24 +298,7 @@ def test_it_leaves_hotline_callbacks_waiting_until_their_transport_exists(make_t
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_send_each_notice_once(fake_ticket, fresh_ways):
     rows = [fake_ticket()[1] for _ in range(12)]
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            barrier.wait()
-            outbox_process()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    run_together(outbox_process, outbox_process)
     sent_to = sorted(call[1] for call in fresh_ways.calls)
     assert sent_to == sorted(row.ticket_id for row in rows)
     assert OutboxMessage.objects.filter(status="sent", attempts=1).count() == len(rows)

@@ -7,17 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from sla.sweep import sweep_once
-from tests.conftest import CHINA, requires_postgres, walk
+from tests.conftest import CHINA, requires_postgres, run_together, walk
 from tickets import services
 from tickets.models import StaffNotification, Ticket, TicketEvent
 
@@ -205,26 +204,8 @@ def test_the_due_query_uses_the_partial_index(fresh):
 def test_two_concurrent_sweepers_write_every_event_exactly_once(make_ticket):
     with time_machine.travel(T0, tick=False):
         tickets = [make_ticket() for _ in range(40)]
-    barrier = threading.Barrier(2)
-    reports = []
-    errors: list[BaseException] = []
-
-    def sweeper() -> None:
-        try:
-            barrier.wait()
-            with time_machine.travel(at(31), tick=False):
-                reports.append(sweep_once())
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweeper) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    with time_machine.travel(at(31), tick=False):  # one clock for both threads
+        reports = run_together(sweep_once, sweep_once)
     total = sum((report.handled for report in reports), start=type(reports[0].handled)())
     assert total == {"ack_warning": 40, "ack_breach": 40}
     for ticket in tickets:
