@@ -125,7 +125,8 @@ def init_sentry(*, dsn: str, environment: str, release: str, transport: Any = No
         "dsn": dsn,
         "environment": environment,
         "release": release or None,
-        "send_default_pii": False,
+        # send_default_pii is deprecated; left unset the SDK sends no personal data by default
+        # and keeps its own scrubber in front of ours.
         "max_request_body_size": "never",
         "include_local_variables": False,
         "before_send": before_send,
