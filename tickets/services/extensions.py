@@ -13,7 +13,7 @@ from tickets.errors import InvalidInput
 from tickets.models import ExtensionRequest, Ticket
 from tickets.services.clocks import cycle_reset
 from tickets.services.events import iso
-from tickets.services.workflow import _required, _run
+from tickets.services.runner import _required, _run
 
 EXTENDABLE_STATES = ("acknowledged", "assigned", "in_progress", "waiting_citizen")
 

@@ -28,8 +28,8 @@ from tickets.models import (
 from tickets.services.clocks import cycle_reset, sla_refresh
 from tickets.services.events import event_append, iso
 from tickets.services.intake import IncomingAttachment
+from tickets.services.runner import _required, _run
 from tickets.services.sla_events import _recipients
-from tickets.services.workflow import _required, _run
 
 PLATFORM = "12345平台"
 # Fields a re-dispatch may change; the department only while no department has taken the case.
