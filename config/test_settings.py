@@ -7,6 +7,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijk
 from config.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DEMO_MODE = True  # the demo loader and demo-traffic page are under test
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # One test database per pytest process, so parallel runs on one server never collide.

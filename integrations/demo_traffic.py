@@ -16,9 +16,10 @@ import secrets
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -164,9 +165,15 @@ def sample_request(channel: str, *, sender: str, text: str) -> dict[str, Any]:
     raise ValueError(channel)
 
 
+def _demo_only() -> None:
+    if not settings.DEMO_MODE:
+        raise Http404("演示功能只在演示模式下可用。")
+
+
 @staff_member_required
 @require_GET
 def demo_page(request: HttpRequest) -> HttpResponse:
+    _demo_only()
     ready = ChannelAccount.objects.filter(slug__in=DEMO_ACCOUNTS).count() == len(DEMO_ACCOUNTS)
     return render(
         request,
@@ -178,6 +185,7 @@ def demo_page(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 @require_GET
 def demo_sample(request: HttpRequest, channel: str) -> JsonResponse:
+    _demo_only()
     if channel not in ("wechat", "weibo", "hotline"):
         return JsonResponse({"message": "未知渠道"}, status=404)
     if not ChannelAccount.objects.filter(slug__in=DEMO_ACCOUNTS).count() == len(DEMO_ACCOUNTS):
@@ -196,6 +204,7 @@ def demo_sample(request: HttpRequest, channel: str) -> JsonResponse:
 @require_POST
 def demo_sink(request: HttpRequest, slug: str) -> HttpResponse:
     """Stands in for the 12345 platform: checks the callback's signature and keeps it."""
+    _demo_only()
     account = ChannelAccount.objects.filter(slug=slug, kind="hotline").first()
     if account is None or slug not in DEMO_ACCOUNTS:
         return JsonResponse({"code": 404}, status=404)

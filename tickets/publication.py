@@ -67,6 +67,9 @@ def public_record_refresh(*, ticket: Ticket, reply: Reply | None = None) -> Publ
     """Create or update the ticket's public record from its current text and latest reply."""
     reply = reply or _latest_reply(ticket)
     record = PublicRecord.objects.filter(ticket=ticket).first() or PublicRecord(ticket=ticket)
+    # A record a person has looked at or edited is never auto-published again: its new text
+    # (a later reply) waits for a reviewer, who sees what the automatic redaction made of it.
+    had_review = record.pk is not None and (record.edited or record.reviewed_at is not None)
     record.confidential = ticket.confidential
     record.category_id = ticket.category_id
     record.department_id = ticket.department_id or (reply.department_id if reply else None)
@@ -100,7 +103,7 @@ def public_record_refresh(*, ticket: Ticket, reply: Reply | None = None) -> Publ
     record.edited = False
     if record.status != Status.WITHHELD:
         # New text needs a new decision; a withheld case stays withheld until a reviewer acts.
-        auto = auto_publish_enabled() and not counts
+        auto = auto_publish_enabled() and not counts and not had_review
         record.status = Status.PUBLISHED if auto else Status.PENDING
         record.auto_published = auto
         record.published_at = timezone.now() if auto else None

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -81,10 +83,19 @@ def _window(request: HttpRequest) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def _readable() -> Any:
+    """Cases Open311 answers for by id: published ones, and those filed through Open311 itself
+    (so a client can read back what it filed: service, agency, dates and status, never text).
+    Any other case number reveals nothing, published or not being the reviewer's call."""
+    return Ticket.objects.select_related("category", "department", "public_record").filter(
+        Q(public_record__status=PublicRecord.Status.PUBLISHED) | Q(channel=CHANNEL)
+    )
+
+
 def _request_list(request: HttpRequest, fmt: str) -> HttpResponse:
     ids = [part.strip() for part in request.GET.get("service_request_id", "").split(",")]
     ids = [part for part in ids if part]
-    tickets = Ticket.objects.select_related("category", "department", "public_record")
+    tickets = _readable()
     if ids:
         # Listed ids override every other filter.
         found = {t.case_no: t for t in tickets.filter(case_no__in=ids[:MAX_IDS])}
@@ -171,11 +182,7 @@ def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @require_GET
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
-    ticket = (
-        Ticket.objects.select_related("category", "department", "public_record")
-        .filter(case_no=request_id)
-        .first()
-    )
+    ticket = _readable().filter(case_no=request_id).first()
     if ticket is None:
         return error(fmt, 404, f"没有编号为 {request_id} 的诉求。")
     return respond(fmt, "service_requests", [_item(ticket)])

@@ -98,3 +98,20 @@ def test_a_wechat_sample_sent_to_the_real_endpoint_opens_a_ticket(client, cast, 
 def test_sample_uses_sample_request_directly(demo_accounts):
     request = sample_request("weibo", sender="123", text="测试")
     assert json.loads(request["body"])["sender_id"] == 123
+
+
+def test_outside_demo_mode_there_is_no_demo(client, cast, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.DEMO_MODE = False
+    with pytest.raises(CommandError, match="DEMO=1"):
+        call_command("load_demo")
+    assert not ChannelAccount.objects.exists()
+    client.force_login(cast["admin"])
+    assert client.get("/admin/demo-traffic/").status_code == 404
+    assert (
+        client.post(
+            "/integrations/demo-sink/demo-12345/callbacks", b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )

@@ -196,10 +196,21 @@ def test_it_shows_only_redacted_text_of_a_published_case(
     assert root.tag == "service_requests" and root.findtext("request/status") == "closed"
 
 
-def test_it_shows_an_unreviewed_case_without_its_text(
+def test_it_reveals_nothing_of_an_unpublished_case_filed_elsewhere(
     client: Client, make_ticket: Any, categories: dict
 ) -> None:
     ticket = make_ticket("我叫王建国，电话13812345678，路灯坏了。", category_code="lights")
+    assert client.get(f"{BASE}/requests/{ticket.case_no}.json").status_code == 404
+    listed = client.get(f"{BASE}/requests.json", {"service_request_id": ticket.case_no})
+    assert listed.json() == []
+
+
+def test_it_shows_a_case_filed_through_open311_without_its_text(
+    client: Client, make_ticket: Any, categories: dict
+) -> None:
+    ticket = make_ticket(
+        "我叫王建国，电话13812345678，路灯坏了。", category_code="lights", channel="open311"
+    )
     item = client.get(f"{BASE}/requests/{ticket.case_no}.json").json()[0]
     assert item["status"] == "open" and item["description"] == "" and item["address"] == ""
     assert item["service_name"] == "路灯" and item["lat"] is None
@@ -227,9 +238,8 @@ def test_it_lists_published_cases_with_filters(
     today = timezone.localdate()
     assert ids(start_date=(today - dt.timedelta(days=1)).isoformat()) == [shown.case_no]
     assert ids(end_date=(today - dt.timedelta(days=5)).isoformat()) == []
-    # Listed ids override the other filters (and show unreviewed cases without text).
+    # Listed ids override the other filters; an unpublished case stays invisible.
     assert ids(service_request_id=f"{hidden.case_no},{shown.case_no}", status="open") == [
-        hidden.case_no,
         shown.case_no,
     ]
     root = ET.fromstring(client.get(f"{BASE}/requests.xml").content)

@@ -518,6 +518,17 @@ def test_it_files_one_case_for_a_repeated_idempotency_key(categories):
     assert Ticket.objects.count() == 2
 
 
+def test_a_reused_key_with_another_submission_reveals_nothing_of_the_first(categories):
+    client = APIClient()
+    first = client.post(WEBSITE, website_form(idempotency_key="guessable"), format="json")
+    other = website_form(idempotency_key="guessable", phone="13900001111", content="另一位市民的诉求内容，与第一件无关。")
+    second = client.post(WEBSITE, other, format="json")
+    assert second.status_code == 201
+    assert second.json()["case_no"] != first.json()["case_no"]
+    assert second.json()["query_code"] != first.json()["query_code"]
+    assert "Idempotent-Replayed" not in second.headers
+
+
 def test_it_accepts_a_landline_and_a_minimal_form(db):
     form = {"phone": "027-12345678", "title": "咨询", "content": "请问社保卡在哪里补办？谢谢。"}
     response = APIClient().post(WEBSITE, form, format="json")

@@ -123,6 +123,24 @@ def test_it_lets_a_supervisor_edit_and_approve(
     assert ticket.content == PERSONAL
 
 
+def test_a_reviewed_record_is_never_auto_published_again(
+    make_ticket: Any, cast: dict, departments: dict
+) -> None:
+    ticket = replied(make_ticket, cast, departments, PERSONAL, sender_name="刘小红")
+    record = PublicRecord.objects.get(ticket=ticket)
+    publication.public_record_review(
+        actor=cast["supervisor_a"],
+        record_id=record.pk,
+        action="approve",
+        content="[姓名]反映：楼道灯坏了一个月。",
+    )
+    services.ticket_reopen(actor=cast["dispatcher"], ticket_id=ticket.pk, reason="市民不满意")
+    # Nothing to mask in the new reply, but a person reviewed this case: a person decides again.
+    services.ticket_reply(actor=cast["handler_a"], ticket_id=ticket.pk, content="已再次维修。")
+    record = PublicRecord.objects.get(ticket=ticket)
+    assert record.status == Status.PENDING and not record.auto_published
+
+
 def test_it_requires_a_reason_to_withhold(make_ticket: Any, cast: dict, departments: dict) -> None:
     ticket = replied(make_ticket, cast, departments, PERSONAL)
     record = PublicRecord.objects.get(ticket=ticket)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -312,10 +313,13 @@ class WebsiteTicketCreateView(APIView):
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
         key = data.pop("idempotency_key") or uuid.uuid4().hex
+        raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+        # The key alone must never return someone else's case and query code: a repeat counts
+        # only when it carries the same submission (hence the body's hash in the key).
         outcome = inbound_receive(
             channel=Channel.WEBSITE,
-            dedupe_key=key,
-            raw_body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
+            dedupe_key=f"api:{key}:{hashlib.sha256(raw).hexdigest()[:32]}",
+            raw_body=raw,
             parse=website_message,
             content_type="application/json",
         )

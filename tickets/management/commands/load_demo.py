@@ -7,7 +7,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tickets import demo
 from tickets.models import State
@@ -28,6 +28,11 @@ class Command(BaseCommand):
             self.stdout.write(demo.logins_table())
             self.stdout.write("演示渠道消息（管理员）：/admin/demo-traffic/  工作台：/inbox/")
             return
+        if not settings.DEMO_MODE:
+            raise CommandError(
+                "演示数据只能在演示模式下加载（设置环境变量 DEMO=1，make run 会自动设置）："
+                "演示渠道账号的密钥是公开的，不能出现在正式系统里。"
+            )
         from integrations.demo_traffic import demo_accounts_ensure
 
         demo_accounts_ensure(site_url=settings.SITE_URL)
