@@ -29,7 +29,7 @@ migrate: install var/secret_key
 	SECRET_KEY_FILE=var/secret_key $(PY) manage.py migrate --no-input
 
 demo: migrate
-	SECRET_KEY_FILE=var/secret_key $(PY) manage.py load_demo
+	DEMO=1 SECRET_KEY_FILE=var/secret_key $(PY) manage.py load_demo
 
 run: demo
 	SECRET_KEY_FILE=var/secret_key $(PY) manage.py collectstatic --no-input -v 0
@@ -37,7 +37,7 @@ run: demo
 	@echo "Minsheng 民声 is running at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@SECRET_KEY_FILE=var/secret_key $(PY) manage.py load_demo --print-logins
 	@echo
-	SECRET_KEY_FILE=var/secret_key $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	DEMO=1 SECRET_KEY_FILE=var/secret_key $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 serve: install var/secret_key
 	bash scripts/serve.sh

@@ -243,6 +243,9 @@ ENVIRONMENT = os.environ.get("ENVIRONMENT", "development" if DEBUG else "product
 RELEASE = os.environ.get("RELEASE", "")
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 WEBSITE_RATE_LIMIT = os.environ.get("WEBSITE_RATE_LIMIT", "10/hour")
+# Demo mode (`make run` sets DEMO=1): allows load_demo and the demo channel accounts, whose
+# secrets are public. Never on in production.
+DEMO_MODE = envbool("DEMO", False)
 # Publish a replied case's record without review when redaction masked nothing.
 PUBLIC_AUTO_PUBLISH = envbool("PUBLIC_AUTO_PUBLISH", True)
 
