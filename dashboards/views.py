@@ -24,6 +24,7 @@ from dashboards import report
 from dashboards.access import NoAccess, access_dashboard, may_read_reports, may_regenerate_reports
 from dashboards.dashboard import TABLES, csv_rows, dashboard_build, params_parse
 from dashboards.models import MonthlyReport
+from tickets.text import csv_row
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -68,7 +69,7 @@ def table_csv(request: HttpRequest, allowed: set[int] | None, table: str) -> Htt
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.write("\ufeff")  # so that Excel reads the Chinese as UTF-8
     writer = csv.writer(response)
-    writer.writerows(csv_rows(table, data))
+    writer.writerows(csv_row(row) for row in csv_rows(table, data))
     return response
 
 

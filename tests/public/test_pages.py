@@ -137,6 +137,21 @@ def test_it_exports_a_month_as_csv(client: Client, records: dict) -> None:
     assert month in client.get("/public/data/").content.decode()
 
 
+def test_open_data_never_hands_a_spreadsheet_a_formula_or_xml_a_control_character(
+    client: Client, make_ticket: Any, cast: dict, departments: dict
+) -> None:
+    formula = replied(make_ticket, cast, departments, '=HYPERLINK("http://x")路灯坏了\x0b一周。')
+    record = PublicRecord.objects.get(ticket=formula)
+    assert record.status == Status.PUBLISHED and "\x0b" not in record.content
+    month = timezone.localdate().strftime("%Y-%m")
+    body = b"".join(client.get(f"/public/data/{month}.csv").streaming_content).decode("utf-8-sig")
+    row = next(csv.DictReader(io.StringIO(body)))
+    assert row["诉求内容"].startswith("'=HYPERLINK")
+    feed = client.get("/public/feed/")
+    assert feed.status_code == 200
+    ET.fromstring(feed.content)  # well-formed XML
+
+
 def test_it_shows_department_figures_per_the_metrics_spec(
     client: Client, records: dict, cast: dict, departments: dict, make_ticket: Any
 ) -> None:

@@ -29,6 +29,7 @@ from tickets.public.months import (
     month_parse,
     months_back,
 )
+from tickets.text import csv_row
 
 PAGE_SIZE = 20
 Status = PublicRecord.Status
@@ -186,21 +187,23 @@ def _csv_rows(records: QuerySet[PublicRecord], base: str) -> Iterator[str]:
         view = record_view(record)
         on_time = {True: "是", False: "否"}.get(view["on_time"], "")
         yield writer.writerow(
-            [
-                view["public_id"],
-                view["category"],
-                view["department"],
-                view["request_type"],
-                view["channel"],
-                view["received_at"].isoformat(),
-                view["replied_at"].isoformat(),
-                on_time,
-                view["outcome"],
-                view["title"],
-                view["content"],
-                view["reply"],
-                base + view["url"],
-            ]
+            csv_row(
+                [
+                    view["public_id"],
+                    view["category"],
+                    view["department"],
+                    view["request_type"],
+                    view["channel"],
+                    view["received_at"].isoformat(),
+                    view["replied_at"].isoformat(),
+                    on_time,
+                    view["outcome"],
+                    view["title"],
+                    view["content"],
+                    view["reply"],
+                    base + view["url"],
+                ]
+            )
         )
 
 

@@ -35,6 +35,7 @@ from tickets.services.case_numbers import case_number_next
 from tickets.services.clocks import basis_new, sla_refresh
 from tickets.services.events import event_append, iso
 from tickets.services.workflow import ticket_resume
+from tickets.text import strip_control
 
 STATUS_QUERY = re.compile(r"^\s*(?:(?:进度|查询|查进度)\s*[:：]?\s*)?(\d{14})\s*$")
 TITLE_LENGTH = 30
@@ -216,7 +217,7 @@ def ticket_create(
     *, message: IncomingMessage, citizen: Citizen | None, inbound: Any = None, at: dt.datetime
 ) -> Ticket:
     """Open a ticket with its deadlines computed by our rules (or the platform's due time)."""
-    text = message.text.strip()
+    text = strip_control(message.text).strip()
     if not text:
         raise InvalidInput("诉求内容不能为空。", field="content")
     received_at = message.received_at or at
@@ -246,7 +247,7 @@ def ticket_create(
         category=category,
         department=department,
         citizen=citizen,
-        title=(message.title.strip() or _title_from(text))[:200],
+        title=(strip_control(message.title).strip() or _title_from(text))[:200],
         content=text,
         address=message.address[:300],
         latitude=message.latitude,
