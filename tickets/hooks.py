@@ -2,7 +2,12 @@
 
 Integrations register here (in ``IntegrationsConfig.ready``) to turn events into outbox rows:
 notices to citizens, 12345 callbacks. A hook only writes rows in our database; it never talks
-to the outside (the outbox worker does, after commit)."""
+to the outside (the outbox worker does, after commit).
+
+A hook that raises aborts the change that caused the event, on purpose: the outbox row and
+the change commit together or not at all (a transactional outbox), so a citizen is never told
+of a change that did not happen, nor a change left untold. A hook whose work is optional (the
+public record) catches its own errors inside a savepoint."""
 
 from __future__ import annotations
 

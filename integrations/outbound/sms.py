@@ -63,7 +63,8 @@ class LoggingSmsBackend:
 
     def send(self, phone: str, text: str) -> str:
         message_id = f"log-{uuid.uuid4().hex[:12]}"
-        logger.info("SMS %s to %s: %s", message_id, mask_phone(phone), text)
+        # Never the text: a notice can carry a reply with personal data in it.
+        logger.info("SMS %s to %s (%d characters)", message_id, mask_phone(phone), len(text))
         return message_id
 
 

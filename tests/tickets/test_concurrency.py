@@ -254,3 +254,23 @@ def test_it_lets_one_of_two_dispatchers_with_the_same_version_win(
         assert ticket.state == "new"
         assert ticket.urgency == won.urgency
         assert "待受理" in loss.message
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_first_messages_from_one_new_sender_at_once_both_get_in() -> None:
+    from tests.conftest import run_together
+    from tickets.models import Citizen
+
+    def first_message(text: str) -> Any:
+        return lambda: services.intake_message(
+            message=services.IncomingMessage(
+                channel="wechat", sender_kind="wechat_openid", sender_id="o-twice", text=text
+            )
+        )
+
+    results = run_together(
+        first_message("第一条：路灯坏了很久了"), first_message("第二条：路灯坏了很久了")
+    )
+    assert {result.action for result in results} <= {"created", "follow_up"}
+    assert Citizen.objects.count() == 1

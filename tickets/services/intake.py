@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sla import services as sla
@@ -112,17 +112,24 @@ def citizen_for(message: IncomingMessage, *, at: dt.datetime) -> Citizen:
         .first()
     )
     if identity is None:
-        citizen = Citizen.objects.create(
-            name=message.sender_name[:64], phone=message.phone[:32], email=message.email
-        )
-        identity = CitizenIdentity.objects.create(
-            citizen=citizen,
-            kind=message.sender_kind,
-            account=message.account,
-            value=message.sender_id,
-            last_seen_at=at,
-        )
-        return citizen
+        try:
+            with transaction.atomic():
+                citizen = Citizen.objects.create(
+                    name=message.sender_name[:64], phone=message.phone[:32], email=message.email
+                )
+                CitizenIdentity.objects.create(
+                    citizen=citizen,
+                    kind=message.sender_kind,
+                    account=message.account,
+                    value=message.sender_id,
+                    last_seen_at=at,
+                )
+            return citizen
+        except IntegrityError:
+            # A first message from the same sender was taken in at the same moment: use theirs.
+            identity = CitizenIdentity.objects.select_related("citizen").get(
+                kind=message.sender_kind, account=message.account, value=message.sender_id
+            )
     citizen = identity.citizen
     changed = []
     for attr in ("name", "phone", "email"):
