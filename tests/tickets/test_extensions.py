@@ -126,3 +126,65 @@ def test_the_worked_pause_then_extension_example(complaint, cast):
     ticket = Ticket.objects.get(pk=complaint.pk)
     assert ticket.resolve_due_at == dt.datetime(2026, 11, 6, 23, 59, 59, tzinfo=CHINA)
     assert ticket.resolve_basis["extra_days"] == 3 + 5
+
+
+def test_a_reply_inside_an_extension_approved_after_the_breach_is_on_time(complaint, cast):
+    from sla.sweep import sweep_once
+    from tickets import services
+
+    pending = request(
+        complaint, cast["handler_a"], when=dt.datetime(2026, 10, 27, 9, 0, tzinfo=CHINA)
+    )
+    with time_machine.travel(dt.datetime(2026, 10, 28, 0, 0, 1, tzinfo=CHINA), tick=False):
+        assert sweep_once().handled["resolve_breach"] == 1  # the supervisor was slow to decide
+    with time_machine.travel(dt.datetime(2026, 10, 28, 9, 0, tzinfo=CHINA), tick=False):
+        ticket_extension_decide(actor=cast["supervisor_a"], request_id=pending.pk, approve=True)
+    with time_machine.travel(dt.datetime(2026, 10, 30, 9, 0, tzinfo=CHINA), tick=False):
+        services.ticket_reply(
+            actor=cast["handler_a"], ticket_id=complaint.pk, content="已协调解决。"
+        )
+    assert Ticket.objects.get(pk=complaint.pk).resolved_on_time is True
+
+
+def test_no_extension_is_approved_once_the_case_is_replied(complaint, cast):
+    from tickets import services
+
+    pending = request(complaint, cast["handler_a"])
+    services.ticket_reply(actor=cast["handler_a"], ticket_id=complaint.pk, content="已处理。")
+    with pytest.raises(InvalidInput, match="不能再批准延期"):
+        ticket_extension_decide(actor=cast["supervisor_a"], request_id=pending.pk, approve=True)
+    assert Ticket.objects.get(pk=complaint.pk).resolve_due_at == complaint.resolve_due_at
+
+
+def test_reclassifying_keeps_the_days_pauses_and_extensions_added(complaint, cast):
+    from tickets import services
+
+    with time_machine.travel(dt.datetime(2026, 10, 9, 10, 0, tzinfo=CHINA), tick=False):
+        services.ticket_request_info(
+            actor=cast["handler_a"], ticket_id=complaint.pk, question="请补充照片"
+        )
+    with time_machine.travel(dt.datetime(2026, 10, 13, 15, 0, tzinfo=CHINA), tick=False):
+        services.ticket_resume(actor=cast["handler_a"], ticket_id=complaint.pk)
+    # complaint 15 + 3 lost = 18 working days → 10-30; as a consultation 2 + 3 = 5 → 10-13.
+    services.ticket_classify(
+        actor=cast["dispatcher"], ticket_id=complaint.pk, request_type="consult"
+    )
+    ticket = Ticket.objects.get(pk=complaint.pk)
+    assert ticket.resolve_due_at == dt.datetime(2026, 10, 13, 23, 59, 59, tzinfo=CHINA)
+    services.ticket_classify(
+        actor=cast["dispatcher"], ticket_id=complaint.pk, request_type="complaint"
+    )
+    ticket = Ticket.objects.get(pk=complaint.pk)
+    assert ticket.resolve_due_at == dt.datetime(2026, 10, 30, 23, 59, 59, tzinfo=CHINA)
+
+
+def test_reclassifying_never_touches_a_platform_deadline(make_ticket, cast):
+    from tickets import services
+
+    due = dt.datetime(2026, 10, 20, 18, 0, tzinfo=CHINA)
+    with time_machine.travel(RECEIVED, tick=False):
+        ticket = make_ticket(
+            request_type="complaint", acknowledged=True, resolve_due_at=due, channel="hotline"
+        )
+    services.ticket_classify(actor=cast["dispatcher"], ticket_id=ticket.pk, request_type="consult")
+    assert Ticket.objects.get(pk=ticket.pk).resolve_due_at == due

@@ -87,6 +87,8 @@ def ticket_extension_decide(
 
     def apply(ticket: Ticket, now: dt.datetime) -> dict[str, Any]:
         pending = ExtensionRequest.objects.select_for_update().get(pk=request_id)
+        if approve and ticket.state not in EXTENDABLE_STATES:
+            raise InvalidInput("工单已答复或已结束，不能再批准延期。", field="request")
         if pending.status != ExtensionRequest.Status.PENDING:
             raise InvalidInput(
                 f"该延期申请已{pending.get_status_display()}，不能重复审批。", field="request"

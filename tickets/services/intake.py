@@ -271,7 +271,12 @@ def ticket_create(
         acknowledged_at=received_at if message.acknowledged else None,
         ack_on_time=True if message.acknowledged else None,
     )
-    ticket.resolve_basis = basis_new(start=received_at, policy=deadlines.policy)
+    ticket.resolve_basis = (
+        # The platform's deadline is authoritative: never recomputed by our policies.
+        {"platform_due": iso(message.resolve_due_at), "extra_days": 0}
+        if message.resolve_due_at is not None
+        else basis_new(start=received_at, policy=deadlines.policy)
+    )
     sla_refresh(ticket)
     ticket.save()
     _attachments_add(ticket, message, inbound)

@@ -67,8 +67,8 @@ def sla_event_handle(*, ticket: Ticket, now: dt.datetime) -> str:
     elif kind == schedule.RESOLVE_BREACH:
         ticket.resolve_breached = True
         ticket.supervised = True
-        if ticket.resolved_on_time is None and ticket.reopen_count == 0:
-            ticket.resolved_on_time = False
+        # resolved_on_time is stamped at the first reply, not here: an extension requested in
+        # time but approved after this breach still lets that reply be on time.
     else:
         ticket.last_reminder_at = now
     sla_refresh(ticket)

@@ -10,11 +10,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from sla import clock
 from sla import services as sla
 from tickets.errors import InvalidInput, TransitionNotAllowed
 from tickets.models import Category, Department, Reply, RequestType, Role, State, Ticket, Urgency
 from tickets.selectors import user_role
-from tickets.services.clocks import basis_new, cycle_reset
+from tickets.services.clocks import basis_deadline, basis_new, cycle_reset
 from tickets.services.events import actor_label, iso
 from tickets.services.runner import _check_actor, _required, _run, _state_label
 
@@ -381,17 +382,25 @@ def ticket_classify(
         ticket.urgency = urgency or ticket.urgency
         if category_id is not None:
             ticket.category_id = category_id
-        if ticket.first_replied_at is None and ticket.reopen_count == 0:
-            deadlines = sla.deadlines_compute(
-                received_at=ticket.received_at,
+        platform_deadline = "platform_due" in (ticket.resolve_basis or {})
+        if ticket.first_replied_at is None and ticket.reopen_count == 0 and not platform_deadline:
+            # The new policy from the receipt, plus the working days pauses and approved
+            # extensions have already added (a 12345 platform's deadline is never recomputed).
+            policy = sla.policy_select(
                 request_type=ticket.request_type,
                 urgency=ticket.urgency,
                 category_id=ticket.category_id,
             )
-            ticket.resolve_due_at = deadlines.resolve_due_at
-            ticket.resolve_unit = deadlines.resolve_unit
-            ticket.calendar_confirmed = deadlines.calendar_confirmed
-            ticket.resolve_basis = basis_new(start=ticket.received_at, policy=deadlines.policy)
+            basis = basis_new(start=ticket.received_at, policy=policy)
+            basis["extra_days"] = int((ticket.resolve_basis or {}).get("extra_days", 0))
+            calendar = sla.calendar_load(start=clock.local_date(ticket.received_at))
+            due = basis_deadline(basis, calendar)
+            if due.at > ticket.resolve_due_at:
+                cycle_reset(ticket)  # a later deadline: its warning is yet to come
+            ticket.resolve_due_at = due.at
+            ticket.resolve_unit = policy.unit
+            ticket.calendar_confirmed = due.confirmed
+            ticket.resolve_basis = basis
         after = {
             "request_type": ticket.request_type,
             "urgency": ticket.urgency,
