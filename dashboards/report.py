@@ -175,6 +175,21 @@ def _progress(report: MonthlyReport, percent: int, step: str) -> None:
     MonthlyReport.objects.filter(pk=report.pk).update(progress=percent, step=step)
 
 
+def report_failure_text(exc: Exception) -> str:
+    """What leadership reads when a report fails: the cause in Chinese, the detail after it."""
+    detail = f"{type(exc).__name__}: {exc}"
+    lowered = detail.lower()
+    if "pango" in lowered or "cairo" in lowered or "gobject" in lowered or "harfbuzz" in lowered:
+        cause = "服务器缺少排版组件（Pango），请安装 libpango-1.0-0 和 libpangoft2-1.0-0。"
+    elif "font" in lowered:
+        cause = "服务器缺少中文字体，请安装 fonts-noto-cjk。"
+    elif isinstance(exc, OSError):
+        cause = "报告文件无法写入存储，请检查磁盘空间和目录权限。"
+    else:
+        cause = "生成报告时出错，已记录日志；请稍后重新生成，或联系管理员。"
+    return f"{cause}（{detail}）"
+
+
 def report_generate(report: MonthlyReport) -> MonthlyReport:
     """Generate one claimed report: figures, charts, PDF, archive."""
     period = Period.month(report.month.year, report.month.month)
@@ -189,9 +204,7 @@ def report_generate(report: MonthlyReport) -> MonthlyReport:
         _progress(report, 90, "归档")
         name = f"reports/{period.key}.pdf"
         old = MonthlyReport.objects.get(pk=report.pk).file.name
-        for stale in {old, name} - {""}:
-            if default_storage.exists(stale):
-                default_storage.delete(stale)
+        # Save the new file first (storage picks a free name): the old one goes only after.
         saved = default_storage.save(name, ContentFile(pdf))
         MonthlyReport.objects.filter(pk=report.pk).update(
             file=saved,
@@ -202,12 +215,14 @@ def report_generate(report: MonthlyReport) -> MonthlyReport:
             error="",
             finished_at=timezone.now(),
         )
+        if old and old != saved and default_storage.exists(old):
+            default_storage.delete(old)
     except Exception as exc:  # the job survives a bad report; the page shows why
         logger.exception("monthly report %s failed", period.key)
         MonthlyReport.objects.filter(pk=report.pk).update(
             status=MonthlyReport.Status.FAILED,
             step="失败",
-            error=f"{type(exc).__name__}: {exc}"[:2000],
+            error=report_failure_text(exc)[:2000],
             finished_at=timezone.now(),
         )
     report.refresh_from_db()

@@ -7,6 +7,8 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("渠道接入")
 
     def ready(self) -> None:
+        from integrations import checks  # noqa: F401 - registers the deploy check
+
         # Turn timeline events into outbox rows (citizen notices, 12345 callbacks).
         from integrations.hotline import callbacks
         from integrations.outbound import notices

@@ -153,7 +153,8 @@ def test_it_queues_a_month_once_and_only_from_one_on_the_first(db, private_stora
 
 
 def test_it_regenerates_on_demand_with_a_new_as_of(march_report, cast, time_machine):
-    _report, _pdf = march_report
+    report, _pdf = march_report
+    first_file = report.file.name
     time_machine.move_to(at("2026-04-03 09:00"), tick=False)
     queued = report_request(month=dt.date(2026, 3, 1), user=cast["leadership"])
     assert (queued.status, queued.progress) == ("pending", 0)
@@ -161,7 +162,9 @@ def test_it_regenerates_on_demand_with_a_new_as_of(march_report, cast, time_mach
     assert run.handled == ["2026-03"]
     queued.refresh_from_db()
     assert queued.as_of == at("2026-04-03 09:00") and queued.generated_by == cast["leadership"]
-    assert queued.file.name == "reports/2026-03.pdf"
+    # The new file is saved before the old one is removed, so a failed save loses nothing.
+    assert queued.file.name.startswith("reports/2026-03") and queued.file.name.endswith(".pdf")
+    assert queued.file.name != first_file and not default_storage.exists(first_file)
     with default_storage.open(queued.file.name, "rb") as handle:
         assert "as_of 2026-04-03 09:00:00" in pdf_text(handle.read())[0]
 
@@ -175,3 +178,13 @@ def test_it_records_a_failure_and_keeps_the_job_alive(db, private_storage, monke
     assert run.failed == ["2026-03"]
     report = MonthlyReport.objects.get(month=dt.date(2026, 3, 1))
     assert report.status == "failed" and "pango missing" in report.error
+
+
+def test_a_failed_report_says_why_in_chinese() -> None:
+    from dashboards.report import report_failure_text
+
+    assert report_failure_text(OSError("cannot load library 'libpango-1.0-0'")).startswith(
+        "服务器缺少排版组件"
+    )
+    assert report_failure_text(PermissionError("denied")).startswith("报告文件无法写入")
+    assert report_failure_text(ValueError("x")).startswith("生成报告时出错")
