@@ -150,3 +150,17 @@ def test_the_demo_history_sends_nothing_to_anyone(db: Any) -> None:
     call_command("load_demo")
     assert OutboxMessage.objects.exists()
     assert not OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).exists()
+
+
+def test_the_demo_has_feedback_for_satisfaction_figures(db: Any) -> None:
+    from django.core.management import call_command
+
+    from tickets.models import Feedback
+
+    call_command("load_demo")
+    closed = Ticket.objects.filter(state="closed").count()
+    assert (
+        Feedback.objects.filter(satisfaction__in=["satisfied", "basically_satisfied"]).count()
+        >= closed
+    )
+    assert Feedback.objects.filter(satisfaction="unsatisfied").exists()

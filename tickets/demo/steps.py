@@ -24,6 +24,7 @@ from tickets.models import (
     State,
     Ticket,
 )
+from tickets.services.feedback import ticket_feedback
 
 if TYPE_CHECKING:
     from tickets.demo.loader import Loader, Plan
@@ -159,15 +160,27 @@ class Steps:
         )
 
     def close_or_reopen(self, *, reopen: bool = False) -> Ticket:
+        """回访: the citizen's feedback closes the case, or reopens it when unsatisfied
+        (through the real feedback service, so satisfaction figures have data)."""
         delay = self.rng.uniform(1, 5) * DAY
         if reopen:
-            return self._do(
-                delay,
-                services.ticket_reopen,
-                actor=self.dispatcher,
-                reason="市民回访不满意：问题没有解决。",
+            satisfaction, resolved, comment = "unsatisfied", False, "问题没有解决。"
+        elif self.rng.random() < 0.7:
+            satisfaction, resolved, comment = "satisfied", True, ""
+        else:
+            satisfaction, resolved, comment = "basically_satisfied", self.rng.random() < 0.6, ""
+
+        def feedback(*, ticket_id: int) -> Ticket:
+            ticket_feedback(
+                ticket_id=ticket_id,
+                satisfaction=satisfaction,
+                resolved=resolved,
+                comment=comment,
+                channel=self.ticket.channel,
             )
-        return self._do(delay, services.ticket_close, actor=self.dispatcher)
+            return Ticket.objects.get(pk=ticket_id)
+
+        return self._do(delay, feedback)
 
     def mark_invalid(self) -> Ticket:
         reason = "广告或无实际诉求内容" if self.plan.spam else "经核实不属于政务诉求"
