@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint typecheck pytest install migrate demo clean
+.PHONY: run serve test lint typecheck pytest install migrate demo clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@bash scripts/system-deps.sh $(if $(filter test pytest lint typecheck,$(MAKECMDGOALS)),test,run)
@@ -34,13 +34,19 @@ demo: migrate
 run: demo
 	SECRET_KEY_FILE=var/secret_key $(PY) manage.py collectstatic --no-input -v 0
 	@echo
-	@echo "Minsheng 民声 is running at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Minsheng 民声 is running at http://$(HOST):$(PORT)/"
+	@echo "  citizens: /  and /track/   staff inbox: /inbox/   leadership: /dashboards/"
+	@echo "  public: /public/ and /open311/v2/   admin: /admin/   API docs: /api/docs/"
 	@SECRET_KEY_FILE=var/secret_key $(PY) manage.py load_demo --print-logins
 	@echo
 	DEMO=1 SECRET_KEY_FILE=var/secret_key $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 serve: install var/secret_key
 	bash scripts/serve.sh
+
+# The load workloads of docs/benchmarks.md against production mode on loopback (~10-20 min).
+bench: install var/secret_key
+	bash bench/bench.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

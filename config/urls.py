@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -21,3 +23,6 @@ urlpatterns = [
     path("open311/v2/", include("integrations.open311.urls")),
     path("", include("integrations.website.urls")),
 ]
+
+if os.environ.get("MINSHENG_BENCH") == "1":  # make bench only: the W0 yardstick view
+    urlpatterns.insert(0, path("bench/", include("bench.urls")))

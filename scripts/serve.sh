@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL (postgres://...)}"
 : "${REDIS_URL:?set REDIS_URL (redis://...)}"
 : "${SECRET_KEY:=$(cat var/secret_key)}"
+# A connection pool per worker: under ASGI each request runs in its own thread, so without
+# one every request pays a new PostgreSQL connection (docs/benchmarks.md).
+export DB_POOL_SIZE="${DB_POOL_SIZE:-8}"
 export SECRET_KEY INPROCESS_JOBS=0
 WORKERS="${WORKERS:-2}"
 HOST="${HOST:-127.0.0.1}"

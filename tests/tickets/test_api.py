@@ -521,7 +521,11 @@ def test_it_files_one_case_for_a_repeated_idempotency_key(categories):
 def test_a_reused_key_with_another_submission_reveals_nothing_of_the_first(categories):
     client = APIClient()
     first = client.post(WEBSITE, website_form(idempotency_key="guessable"), format="json")
-    other = website_form(idempotency_key="guessable", phone="13900001111", content="另一位市民的诉求内容，与第一件无关。")
+    other = website_form(
+        idempotency_key="guessable",
+        phone="13900001111",
+        content="另一位市民的诉求内容，与第一件无关。",
+    )
     second = client.post(WEBSITE, other, format="json")
     assert second.status_code == 201
     assert second.json()["case_no"] != first.json()["case_no"]

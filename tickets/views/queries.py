@@ -16,21 +16,17 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import (
-    Case,
-    DateTimeField,
-    F,
-    IntegerField,
     Max,
     Q,
     QuerySet,
     TextField,
     Value,
-    When,
 )
 from django.db.models.expressions import Func
 from django.db.models.functions import Coalesce, Concat
 
 from tickets.models import OPEN_STATES, State, Ticket, TicketEvent
+from tickets.models.ticket import QUEUE_BUCKET, QUEUE_DUE
 from tickets.selectors import ticket_visible_q
 
 PAGE_SIZE = 50
@@ -143,16 +139,10 @@ def ticket_queryset_for_inbox(
         queryset = queryset.filter(assignee_id=user.pk)
     queryset = _search(queryset, filters.q)
     # Queue order: new cases first by their ack deadline, then the rest by resolution deadline.
-    return queryset.annotate(
-        queue_bucket=Case(
-            When(state=State.NEW, then=Value(0)), default=Value(1), output_field=IntegerField()
-        ),
-        queue_due=Case(
-            When(state=State.NEW, then=F("ack_due_at")),
-            default=F("resolve_due_at"),
-            output_field=DateTimeField(),
-        ),
-    ).order_by("queue_bucket", "queue_due", "id")
+    # (Indexed by ticket_queue / ticket_dept_queue: keep the expressions in tickets.models.)
+    return queryset.annotate(queue_bucket=QUEUE_BUCKET, queue_due=QUEUE_DUE).order_by(
+        "queue_bucket", "queue_due", "id"
+    )
 
 
 def cursor_encode(ticket: Any) -> str:
