@@ -63,7 +63,7 @@ EVENT_KINDS: dict[str, str] = {
 
 
 def json_block(value: Any) -> str:
-    """JSON as readable text: Chinese kept as is (Django's default escapes it to \\uXXXX)."""
+    """JSON as readable text: Chinese kept as is (Django's default escapes it to \\u escapes)."""
     if value in (None, "", {}, []):
         return "-"
     text = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
