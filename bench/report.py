@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import connection
 
+from bench import cpu
+
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
@@ -103,11 +105,14 @@ def brief(result: dict[str, Any]) -> str:
         "push_p95_ms",
         "peak_rss_mb",
     )
-    return ", ".join(
+    text = ", ".join(
         f"{key}={result[key]:.1f}" if isinstance(result[key], float) else f"{key}={result[key]}"
         for key in keys
         if key in result
     )
+    if result.get("cpu_ms"):
+        text += f" [CPU: {cpu.brief(result['cpu_ms'])}]"
+    return text
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
@@ -246,6 +251,22 @@ def markdown(results: dict[str, Any]) -> str:
         summary_table(results),
         "",
     ]
+    cpu_rows = [
+        f"| {key} | {cpu.brief(runs[len(runs) // 2]['cpu_ms'])} |"
+        for key, runs in results.items()
+        if isinstance(runs, list) and runs and isinstance(runs[0], dict) and runs[0].get("cpu_ms")
+    ]
+    if cpu_rows:
+        parts += [
+            "CPU per request by component (the middle run; `bench/cpu.py`): two cores give at "
+            "most 2,000 ms of CPU per second, so 2,000 / total is the ceiling of this machine "
+            "for that request mix.",
+            "",
+            "| workload | CPU per request |",
+            "|---|---|",
+            *cpu_rows,
+            "",
+        ]
     if "W4_plan" in results:
         parts += ["W4 claim query at this size:", "", "```", results["W4_plan"], "```", ""]
     parts.append("## All runs")

@@ -36,7 +36,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench import report  # noqa: E402
+from bench import cpu, report  # noqa: E402
 from tickets.management.commands.bench_data import bench_prime_due, month_bounds  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -199,7 +199,9 @@ class Wrk:
                 handle.name,
                 str(self.threads),
             ]
+            before = cpu.snapshot()
             output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+            after = cpu.snapshot()
         finally:
             os.unlink(handle.name)
         line = next(row for row in output.splitlines() if row.startswith("BENCH_JSON "))
@@ -208,6 +210,7 @@ class Wrk:
         result["rps"] = result["requests"] / seconds
         result["seconds"] = seconds
         result["sent_beyond_file"] = max(0, result["requests"] - count)
+        result["cpu_ms"] = cpu.per_request(before, after, result["requests"])
         return result
 
 
