@@ -7,26 +7,140 @@ conflict instead of overwriting someone else's change.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from html import escape
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
+from django.utils.choices import BaseChoiceIterator
+from django.utils.safestring import SafeString, mark_safe
 
 from tickets.models import Category, Channel, Department, RequestType, Role, State, Urgency
 from tickets.views.queries import QueueFilter
+
+Choices = list[tuple[Any, str]]
+
+
+class Options(BaseChoiceIterator):
+    """(value, label) pairs for a choice field and its widget, read on first use (a form that
+    is only validated without a value, or never shown, costs no query) and then kept. Django
+    keeps an iterator as it is, where it would walk a plain list of 200 departments through
+    ``normalize_choices`` on every assignment, for the field and again for its widget."""
+
+    def __init__(self, pairs: Callable[[], Choices]) -> None:
+        self._read = pairs
+        self._pairs: Choices | None = None
+
+    def __iter__(self) -> Iterator[tuple[Any, str]]:
+        if self._pairs is None:
+            self._pairs = self._read()
+        return iter(self._pairs)
+
+
+@functools.lru_cache(maxsize=64)
+def _options_html(options: tuple[tuple[str, str, bool], ...]) -> str:
+    """The ``<option>`` list of (value, label, label is already HTML) triples, none selected.
+    Keyed on the options themselves, so a renamed or added department is a new entry."""
+    return "".join(
+        f'\n  <option value="{escape(value)}">{label if safe else escape(label)}</option>'
+        for value, label, safe in options
+    )
+
+
+class FastSelect(forms.Select):
+    """A ``<select>`` built in Python: the HTML of Django's own widget, without a template
+    render per ``<option>``, and each distinct list of options built once per process. Two
+    lists of 200 departments rendered option by option through the widget templates were
+    more than half of the queue page's time (issue #8, W3)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        choices = list(self.choices)
+        if self.allow_multiple_selected or any(
+            isinstance(label, (list, tuple)) for _, label in choices
+        ):
+            return super().render(name, value, attrs, renderer)  # option groups: Django's way
+        options = _options_html(
+            tuple(
+                (
+                    "" if option_value is None else str(option_value),
+                    str(label.__html__()) if hasattr(label, "__html__") else str(label),
+                    hasattr(label, "__html__"),
+                )
+                for option_value, label in choices
+            )
+        )
+        # As Django does: the first option whose value is wanted is the selected one.
+        found = [
+            (at, marker)
+            for marker in (
+                f'\n  <option value="{escape(text)}">' for text in self.format_value(value)
+            )
+            if (at := options.find(marker)) >= 0
+        ]
+        if found:
+            at, marker = min(found)
+            options = f"{options[:at]}{marker[:-1]} selected>{options[at + len(marker) :]}"
+        attributes = flatatt(self.build_attrs(self.attrs, attrs))
+        return mark_safe(  # noqa: S308 (names, values and labels are escaped above)
+            f'<select name="{escape(name)}"{attributes}>{options}\n</select>'
+        )
+
+
+class FastCheckbox(forms.CheckboxInput):
+    """A checkbox built in Python: the HTML of Django's own widget, without its templates."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else f' value="{escape(str(widget["value"]))}"'
+        return mark_safe(  # noqa: S308 (name, value and attributes are escaped)
+            f'<input type="checkbox" name="{escape(name)}"{shown}{flatatt(widget["attrs"])}>'
+        )
 
 
 def _departments() -> QuerySet[Department]:
     return Department.objects.filter(active=True).order_by("code")
 
 
+def department_choices() -> Choices:
+    """Active departments as (id, name): what a department list shows, without building 200
+    model instances (validation still goes through the field's queryset)."""
+    return list(_departments().values_list("pk", "name"))
+
+
+def _categories() -> QuerySet[Category]:
+    return Category.objects.filter(active=True).order_by("code")
+
+
+def category_choices() -> Choices:
+    return [(pk, str(name)) for pk, name in _categories().values_list("pk", "name")]
+
+
+def _offer(field: forms.Field, choices: Callable[[], Iterable[tuple[Any, str]]]) -> None:
+    """Show ``choices()`` (after the field's empty label) in a model choice field's list."""
+    empty = getattr(field, "empty_label", None)
+    field.widget.choices = Options(  # type: ignore[attr-defined]
+        lambda: [("", empty)] * (empty is not None) + list(choices())
+    )
+
+
 class DepartmentChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.name)
 
 
 class HandlerChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
     def label_from_instance(self, obj: Any) -> str:
         profile = obj.staff_profile
         department = profile.department.name if profile.department else ""
@@ -42,6 +156,18 @@ def _handlers() -> QuerySet[Any]:
     )
 
 
+def handler_choices() -> Choices:
+    """(id, "name（department）") for every active handler and supervisor, as
+    ``HandlerChoiceField`` labels them."""
+    rows = _handlers().values_list(
+        "pk", "first_name", "last_name", "username", "staff_profile__department__name"
+    )
+    return [
+        (pk, f"{f'{first} {last}'.strip() or username}（{department or ''}）")
+        for pk, first, last, username, department in rows
+    ]
+
+
 # --- the queue -----------------------------------------------------------------------------
 
 
@@ -49,38 +175,46 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(label="搜索", required=False, max_length=100)
     state = forms.MultipleChoiceField(label="状态", required=False, choices=State.choices)
     channel = forms.ChoiceField(
-        label="渠道", required=False, choices=[("", "全部渠道"), *Channel.choices]
+        label="渠道",
+        required=False,
+        choices=[("", "全部渠道"), *Channel.choices],
+        widget=FastSelect,
     )
-    department = DepartmentChoiceField(
-        label="部门", required=False, queryset=Department.objects.none(), empty_label="全部部门"
+    # Filters need only the id: checked against the lists shown, with no look-up query.
+    department = forms.TypedChoiceField(
+        label="部门", required=False, coerce=int, empty_value=None, widget=FastSelect
     )
-    category = forms.ModelChoiceField(
-        label="分类", required=False, queryset=Category.objects.none(), empty_label="全部分类"
+    category = forms.TypedChoiceField(
+        label="分类", required=False, coerce=int, empty_value=None, widget=FastSelect
     )
     request_type = forms.ChoiceField(
-        label="诉求类型", required=False, choices=[("", "全部类型"), *RequestType.choices]
+        label="诉求类型",
+        required=False,
+        choices=[("", "全部类型"), *RequestType.choices],
+        widget=FastSelect,
     )
-    overdue = forms.BooleanField(label="已超时", required=False)
-    supervised = forms.BooleanField(label="督办", required=False)
-    mine = forms.BooleanField(label="派给我的", required=False)
+    overdue = forms.BooleanField(label="已超时", required=False, widget=FastCheckbox)
+    supervised = forms.BooleanField(label="督办", required=False, widget=FastCheckbox)
+    mine = forms.BooleanField(label="派给我的", required=False, widget=FastCheckbox)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, departments: Choices | None = None, **kwargs: Any) -> None:
+        """``departments``: the page's list of departments when another form shows it too."""
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
-        self.fields["category"].queryset = Category.objects.filter(  # type: ignore[attr-defined]
-            active=True
-        ).order_by("code")
+        self.fields["department"].choices = Options(  # type: ignore[attr-defined]
+            lambda: [("", "全部部门"), *(departments or department_choices())]
+        )
+        self.fields["category"].choices = Options(  # type: ignore[attr-defined]
+            lambda: [("", "全部分类"), *category_choices()]
+        )
 
     def to_filter(self) -> QueueFilter:
         """The filter to apply; invalid parts are ignored rather than refused."""
         data = self.cleaned_data if self.is_valid() else {}
-        department = data.get("department")
-        category = data.get("category")
         return QueueFilter(
             states=list(data.get("state") or []),
             channel=data.get("channel") or "",
-            department_id=department.pk if department else None,
-            category_id=category.pk if category else None,
+            department_id=data.get("department"),
+            category_id=data.get("category"),
             request_type=data.get("request_type") or "",
             overdue=bool(data.get("overdue")),
             supervised=bool(data.get("supervised")),
@@ -136,6 +270,8 @@ class AssignForm(ActionForm):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
         self.fields["assignee"].queryset = _handlers()  # type: ignore[attr-defined]
+        _offer(self.fields["department"], department_choices)
+        _offer(self.fields["assignee"], handler_choices)
 
 
 class ReasonForm(ActionForm):
@@ -153,6 +289,7 @@ class TransferForm(ActionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
+        _offer(self.fields["department"], department_choices)
 
 
 class RequestInfoForm(ActionForm):
@@ -174,17 +311,22 @@ class MergeForm(ActionForm):
 
 
 class ClassifyForm(ActionForm):
-    request_type = forms.ChoiceField(label="诉求类型", choices=RequestType.choices)
-    urgency = forms.ChoiceField(label="紧急程度", choices=Urgency.choices)
+    request_type = forms.ChoiceField(
+        label="诉求类型", choices=RequestType.choices, widget=FastSelect
+    )
+    urgency = forms.ChoiceField(label="紧急程度", choices=Urgency.choices, widget=FastSelect)
     category = forms.ModelChoiceField(
-        label="分类", queryset=Category.objects.none(), required=False, empty_label="（未分类）"
+        label="分类",
+        queryset=Category.objects.none(),
+        required=False,
+        empty_label="（未分类）",
+        widget=FastSelect,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = Category.objects.filter(  # type: ignore[attr-defined]
-            active=True
-        ).order_by("code")
+        self.fields["category"].queryset = _categories()  # type: ignore[attr-defined]
+        _offer(self.fields["category"], category_choices)
 
 
 class NoteForm(ActionForm):
@@ -204,7 +346,9 @@ class ExtensionRequestForm(ActionForm):
 
 class ExtensionDecideForm(ActionForm):
     request_id = forms.IntegerField(widget=forms.HiddenInput)
-    decision = forms.ChoiceField(choices=[("approve", "批准"), ("reject", "驳回")])
+    decision = forms.ChoiceField(
+        choices=[("approve", "批准"), ("reject", "驳回")], widget=FastSelect
+    )
     note = _text("审批意见（驳回时必填）", rows=2, required=False)
 
 
@@ -236,13 +380,17 @@ class BulkForm(forms.Form):
     )
     pick = forms.Field(required=False, widget=forms.MultipleHiddenInput)
     department = DepartmentChoiceField(
-        queryset=Department.objects.none(), required=False, empty_label="（按分类的默认部门）"
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label="（按分类的默认部门）",
+        widget=FastSelect(attrs={"aria-label": "批量派单的承办部门"}),
     )
     into = forms.CharField(max_length=14, required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, departments: Choices | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
+        _offer(self.fields["department"], lambda: departments or department_choices())
 
     def clean_pick(self) -> list[tuple[int, int | None]]:
         picked = []

@@ -6,6 +6,7 @@ Pure functions of a ticket and its events (no queries), so a page of rows costs 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,20 +65,38 @@ class Deadline:
         return timezone.localtime(self.due_at).isoformat() if self.due_at else ""
 
 
+# The ticket fields its next deadline is worked out from.
+DEADLINE_FIELDS = (
+    "state",
+    "ack_due_at",
+    "ack_warned",
+    "ack_breached",
+    "resolve_due_at",
+    "resolve_warned",
+    "resolve_breached",
+)
+
+
 def next_deadline(ticket: Ticket, now: dt.datetime | None = None) -> Deadline:
+    return deadline_of({name: getattr(ticket, name) for name in DEADLINE_FIELDS}, now)
+
+
+def deadline_of(fields: Mapping[str, Any], now: dt.datetime | None = None) -> Deadline:
+    """``next_deadline`` from a ticket's ``DEADLINE_FIELDS`` (e.g. a ``values()`` row)."""
     now = now or timezone.now()
-    if ticket.state == State.NEW:
-        due = ticket.ack_due_at
-        if ticket.ack_breached or due < now:
+    state = fields["state"]
+    if state == State.NEW:
+        due = fields["ack_due_at"]
+        if fields["ack_breached"] or due < now:
             return Deadline("受理", due, "breached")
-        return Deadline("受理", due, "warned" if ticket.ack_warned else "ok")
-    if ticket.state in (State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS):
-        due = ticket.resolve_due_at
-        if ticket.resolve_breached or due < now:
+        return Deadline("受理", due, "warned" if fields["ack_warned"] else "ok")
+    if state in (State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS):
+        due = fields["resolve_due_at"]
+        if fields["resolve_breached"] or due < now:
             return Deadline("办结", due, "breached")
-        return Deadline("办结", due, "warned" if ticket.resolve_warned else "ok")
-    if ticket.state == State.WAITING_CITIZEN:
-        return Deadline("办结", ticket.resolve_due_at, "paused")
+        return Deadline("办结", due, "warned" if fields["resolve_warned"] else "ok")
+    if state == State.WAITING_CITIZEN:
+        return Deadline("办结", fields["resolve_due_at"], "paused")
     return Deadline("", None, "stopped")
 
 

@@ -7,18 +7,17 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import TicketError
-from tickets.forms import BulkForm, QueueFilterForm, SavedViewForm
+from tickets.forms import BulkForm, Choices, QueueFilterForm, SavedViewForm, department_choices
 from tickets.models import Ticket
 from tickets.selectors import ticket_visible_q, user_role
 from tickets.views import queries
 from tickets.views.actions import PERFORM
 from tickets.views.auth import staff_required
-from tickets.views.display import CHANNEL_ICONS, next_deadline
+from tickets.views.rows import queue_rows, row_html, rows_html
 
 SAVED_VIEWS_KEY = "inbox_saved_views"
 BULK_RESULTS_KEY = "inbox_bulk_results"
@@ -43,20 +42,8 @@ def filter_query(params: QueryDict) -> str:
     return urlencode(pairs)
 
 
-def _rows(tickets: list[Ticket]) -> list[dict[str, Any]]:
-    now = timezone.now()
-    return [
-        {
-            "ticket": ticket,
-            "deadline": next_deadline(ticket, now),
-            "icon": CHANNEL_ICONS.get(ticket.channel, ""),
-        }
-        for ticket in tickets
-    ]
-
-
-def _queryset(request: HttpRequest) -> Any:
-    form = QueueFilterForm(request.GET)
+def _queryset(request: HttpRequest, departments: Choices | None = None) -> Any:
+    form = QueueFilterForm(request.GET, departments=departments)
     return form, queries.ticket_queryset_for_inbox(
         user=request.user, filters=form.to_filter(), now=timezone.now()
     )
@@ -75,19 +62,22 @@ def _may_bulk(request: HttpRequest) -> bool:
 @staff_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    form, queryset = _queryset(request)
+    departments = department_choices()  # one list for both forms' department menus
+    form, queryset = _queryset(request, departments)
     page, cursor = queries.queue_page(queryset=queryset)
     query = filter_query(request.GET)
+    may_bulk = _may_bulk(request)
     context = {
         "form": form,
-        "rows": _rows(page),
+        "rows": bool(page),
+        "rows_html": rows_html(queue_rows(page), may_bulk=may_bulk),
         "cursor": cursor,
         "filter_query": query,
         "saved_views": request.session.get(SAVED_VIEWS_KEY, []),
         "last_event_id": queries.last_event_id(),
         "bulk_results": request.session.pop(BULK_RESULTS_KEY, None),
-        "may_bulk": _may_bulk(request),
-        "bulk_form": BulkForm(),
+        "may_bulk": may_bulk,
+        "bulk_form": BulkForm(departments=departments, auto_id="bulk_%s") if may_bulk else None,
         "searching_fulltext": bool(form.to_filter().q),
     }
     return render(request, "inbox/queue.html", context)
@@ -100,10 +90,9 @@ def rows(request: HttpRequest) -> HttpResponse:
     _, queryset = _queryset(request)
     page, cursor = queries.queue_page(queryset=queryset, cursor=request.GET.get("cursor", ""))
     context = {
-        "rows": _rows(page),
+        "rows_html": rows_html(queue_rows(page), may_bulk=_may_bulk(request)),
         "cursor": cursor,
         "filter_query": filter_query(request.GET),
-        "may_bulk": _may_bulk(request),
     }
     return render(request, "inbox/_rows.html", context)
 
@@ -117,11 +106,7 @@ def row(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = queryset.filter(pk=ticket_id).first()
     if ticket is None:
         return HttpResponse(status=204)
-    return render(
-        request,
-        "inbox/_row.html",
-        {"item": _rows([ticket])[0], "may_bulk": _may_bulk(request), "fresh": True},
-    )
+    return HttpResponse(row_html(queue_rows([ticket])[0], may_bulk=_may_bulk(request), fresh=True))
 
 
 @staff_required
@@ -134,20 +119,12 @@ def changes(request: HttpRequest) -> JsonResponse:
         since = 0
     ids, newest, truncated = queries.tickets_changed_since(user=request.user, event_id=since)
     _, queryset = _queryset(request)
-    in_queue = {ticket.pk: ticket for ticket in queryset.filter(pk__in=ids)}
+    in_queue = {item.pk: item for item in queue_rows(queryset.filter(pk__in=ids))}
     may_bulk = _may_bulk(request)
     rows = []
     for ticket_id in ids:
-        ticket = in_queue.get(ticket_id)
-        html = (
-            render_to_string(
-                "inbox/_row.html",
-                {"item": _rows([ticket])[0], "may_bulk": may_bulk, "fresh": True},
-                request=request,
-            )
-            if ticket is not None
-            else None
-        )
+        item = in_queue.get(ticket_id)
+        html = row_html(item, may_bulk=may_bulk, fresh=True) if item is not None else None
         rows.append({"id": ticket_id, "html": html})
     return JsonResponse({"last_event_id": newest, "rows": rows, "reload": truncated})
 
