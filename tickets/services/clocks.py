@@ -49,8 +49,52 @@ def cycle_reset(ticket: Ticket) -> None:
     ticket.last_reminder_at = None
 
 
-def sla_refresh(ticket: Ticket) -> None:
-    """Set ``sla_next_at``/``sla_next_kind`` from the ticket's current clocks (not saved)."""
+# How far past its start a reminder's calendar must reach: the next working day after any
+# holiday (the longest, Spring Festival or National Day, is 8-9 days).
+REMINDER_CALENDAR_DAYS = 60
+
+
+class CalendarWindow:
+    """The working calendar for many ``sla_refresh`` calls (the sweep: one per pass, instead of
+    one database read per breached ticket). It is read when first needed, over the range that
+    ``expect`` announced, and read again, wider, only when asked for a day outside it."""
+
+    def __init__(self) -> None:
+        self._wanted: tuple[dt.date, dt.date] | None = None
+        self._loaded: tuple[dt.date, dt.date] | None = None
+        self._calendar: clock.WorkCalendar | None = None
+
+    def expect(self, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+        """Widen the range the next read will cover (no database access)."""
+        if self._wanted is not None:
+            start, end = min(start, self._wanted[0]), max(end, self._wanted[1])
+        self._wanted = (start, end)
+        return self._wanted
+
+    def covering(self, start: dt.date, end: dt.date) -> clock.WorkCalendar:
+        """A calendar holding every exception from ``start`` to ``end``."""
+        loaded = self._loaded
+        if self._calendar is not None and loaded is not None:
+            if loaded[0] <= start and end <= loaded[1]:
+                return self._calendar
+            self.expect(*loaded)
+        low, high = self.expect(start, end)
+        self._calendar = sla.calendar_load(start=low, days=(high - low).days)
+        self._loaded = (low, high)
+        return self._calendar
+
+
+def reminder_calendar_start(ticket: Ticket) -> dt.date:
+    """The first day the calendar must hold for the ticket's next reminder (09:00 on the
+    working day after its last reminder, or after its breach)."""
+    breached_at = ticket.ack_due_at if ticket.state == "new" else ticket.resolve_due_at
+    return clock.local_date(ticket.last_reminder_at or breached_at)
+
+
+def sla_refresh(ticket: Ticket, *, calendars: CalendarWindow | None = None) -> None:
+    """Set ``sla_next_at``/``sla_next_kind`` from the ticket's current clocks (not saved).
+
+    ``calendars`` lets a caller that refreshes many tickets read the calendar once for all."""
     basis_start = ticket.resolve_basis.get("start") if ticket.resolve_basis else None
     facts = schedule.ClockState(
         state=ticket.state,
@@ -68,12 +112,13 @@ def sla_refresh(ticket: Ticket) -> None:
         last_reminder_at=ticket.last_reminder_at,
     )
     # Only reminders (after a breach) need the calendar: 09:00 on the next working day.
-    breached_at = ticket.ack_due_at if ticket.state == "new" else ticket.resolve_due_at
-    calendar = (
-        sla.calendar_load(start=clock.local_date(ticket.last_reminder_at or breached_at), days=60)
-        if ticket.ack_breached or ticket.resolve_breached
-        else clock.WorkCalendar()
-    )
+    calendar = clock.WorkCalendar()
+    if ticket.ack_breached or ticket.resolve_breached:
+        start = reminder_calendar_start(ticket)
+        if calendars is None:
+            calendar = sla.calendar_load(start=start, days=REMINDER_CALENDAR_DAYS)
+        else:
+            calendar = calendars.covering(start, start + dt.timedelta(days=REMINDER_CALENDAR_DAYS))
     upcoming = schedule.next_sla_event(
         facts, calendar, ack_warning_minutes=settings.MINSHENG["ACK_WARNING_MINUTES"]
     )
