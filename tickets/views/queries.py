@@ -13,17 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
-from django.db.models import (
-    Max,
-    Q,
-    QuerySet,
-    TextField,
-    Value,
-)
-from django.db.models.expressions import Func
-from django.db.models.functions import Coalesce, Concat
+from django.db.models import Expression, Max, Q, QuerySet
+from django.db.models.expressions import Col
+from django.db.models.functions import Coalesce
 
 from tickets.models import OPEN_STATES, State, Ticket, TicketEvent
 from tickets.models.ticket import QUEUE_BUCKET, QUEUE_DUE
@@ -32,9 +26,9 @@ from tickets.views.rows import ROW_FIELDS
 
 PAGE_SIZE = 50
 CATCH_UP_LIMIT = 200
-# CJK ideographs (with extension A and the compatibility block) and full-width forms.
+# CJK ideographs (with extension A and the compatibility block). Migration 0008 builds the
+# stored search document with the same ranges (tests/inbox/test_search.py checks they agree).
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_CHAR = re.compile(f"[{CJK}]")
 _WORD = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")
 CASE_NO = re.compile(r"^\d{8,14}$")
 
@@ -54,17 +48,25 @@ class QueueFilter:
     q: str = ""
 
 
-def _spaced_cjk(expression: Any) -> Func:
-    """Put spaces around every CJK character so PostgreSQL's ``simple`` parser makes each
-    one a token (it would otherwise keep a run of Chinese as one word)."""
-    return Func(
-        expression,
-        Value(f"([{CJK}])"),
-        Value(r" \1 "),
-        Value("g"),
-        function="regexp_replace",
-        output_field=TextField(),
-    )
+class SearchDocument(Expression):
+    """The ticket's stored search document: the generated column ``search_document``
+    (PostgreSQL only, migration 0008; the model does not declare it). It holds
+    ``to_tsvector('simple', <title> || ' ' || <content>)`` with a space put around every CJK
+    character, so PostgreSQL's ``simple`` parser makes each one a token (it would otherwise keep
+    a run of Chinese as one word). Stored, so a phrase match reads it instead of building it per
+    row; the GIN index ``ticket_search`` finds rare terms."""
+
+    output_field = SearchVectorField()
+
+    def resolve_expression(  # type: ignore[override]  # resolves to a column, as F() does
+        self, query: Any = None, *args: Any, **kwargs: Any
+    ) -> Col:
+        column = SearchVectorField()
+        column.set_attributes_from_name("search_document")
+        column.model = Ticket
+        # A column of the query's own ticket table, so it follows the alias when the queryset
+        # becomes a subquery.
+        return Col(query.get_initial_alias(), column, output_field=self.output_field)
 
 
 def search_tokens(text: str) -> list[list[str]]:
@@ -93,12 +95,8 @@ def _search(queryset: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     if not terms:
         return queryset.filter(by_case_no)
     if connection.vendor == "postgresql":
-        document = SearchVector(
-            _spaced_cjk(Concat("title", Value(" "), "content", output_field=TextField())),
-            config="simple",
-        )
         query = SearchQuery(tsquery_text(terms), config="simple", search_type="raw")
-        return queryset.annotate(search_document=document).filter(
+        return queryset.alias(search_document=SearchDocument()).filter(
             Q(search_document=query) | by_case_no
         )
     # SQLite (the embedded default): each term must appear in the title or the content.
