@@ -378,7 +378,12 @@ def sla_events_handle_batch(
     batch back and handles its tickets one by one."""
     calendars = calendars or CalendarWindow()
     # Announce the days the reminders may need, so the calendar is read once at most.
-    days = [clock.local_date(now), *(reminder_calendar_start(ticket) for ticket in tickets)]
+    days = [clock.local_date(now)]
+    for ticket in tickets:
+        try:
+            days.append(reminder_calendar_start(ticket))
+        except Exception:  # noqa: S112 - a malformed ticket fails in _advance below, alone
+            continue
     calendars.expect(min(days), max(days) + dt.timedelta(days=REMINDER_CALENDAR_DAYS))
     outcome = BatchOutcome()
     done: list[tuple[Ticket, list[SlaStep]]] = []
