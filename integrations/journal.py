@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import InboundMessage
 from tickets.errors import TicketError
+from tickets.models import Ticket
 from tickets.services.intake import IncomingMessage, IntakeResult, intake_message
 
 logger = logging.getLogger(__name__)
@@ -55,22 +56,53 @@ def journal_store(
     account: str = "",
     content_type: str = "",
     headers: dict[str, str] | None = None,
+    attempts: int = 0,
+    status: str = InboundMessage.Status.ACCEPTED,
+    reason: str = "",
 ) -> tuple[InboundMessage, bool]:
-    """Commit the raw message; on a repeat of the key return the first row and False."""
-    try:
-        with transaction.atomic():
-            row = InboundMessage.objects.create(
-                channel=channel,
-                account=account,
-                dedupe_key=dedupe_key[:200],
-                raw_body=raw_body,
-                content_type=content_type[:100],
-                headers=headers or {},
-                received_at=timezone.now(),
-            )
-        return row, True
-    except IntegrityError:
+    """Commit the raw message; on a repeat of the key return the first row and False.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL and SQLite alike), so a
+    repeat costs no failed insert and needs no savepoint. ``attempts=1`` stores a row whose
+    processing starts right away (``journal_process(counted=True)``); ``status``/``reason``
+    are written only on a new row."""
+    row = InboundMessage(
+        channel=channel,
+        account=account,
+        dedupe_key=dedupe_key[:200],
+        raw_body=raw_body,
+        content_type=content_type[:100],
+        headers=headers or {},
+        received_at=timezone.now(),
+        attempts=attempts,
+        status=status,
+        reason=reason[:2000],
+    )
+    pk = _insert_unless_present(row)
+    if pk is None:
         return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key[:200]), False
+    row.pk = pk
+    row._state.adding = False
+    row._state.db = connection.alias
+    return row, True
+
+
+def _insert_unless_present(row: InboundMessage) -> int | None:
+    """Insert the row unless its (channel, dedupe_key) is taken; its id, or None."""
+    meta = InboundMessage._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('channel')}, {quote('dedupe_key')}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        found = cursor.fetchone()
+    return int(found[0]) if found else None
 
 
 def _result_response(result: IntakeResult) -> dict[str, Any]:
@@ -83,17 +115,29 @@ def _result_response(result: IntakeResult) -> dict[str, Any]:
     }
 
 
-def journal_process(*, inbound: InboundMessage, parse: Parser) -> dict[str, Any]:
+class _Answered(Exception):
+    """Another try of the same message recorded its answer first: roll ours back."""
+
+
+def journal_process(
+    *, inbound: InboundMessage, parse: Parser, counted: bool = False
+) -> dict[str, Any]:
     """Parse and take in one journaled message; record the outcome on the row.
 
-    Parsing runs outside any transaction. Intake then runs with the journal row locked and
-    checks it has no answer yet: a retry arriving while the first try is being processed
-    waits on that lock and gets the first answer instead of a second ticket."""
+    Parsing runs outside any transaction. Intake and the outcome then commit together, and the
+    outcome is recorded only on a row that has no answer yet: a retry that raced the first try
+    (WeChat retries after 5 s) waits on the row lock of the first one's update, finds the
+    answer, rolls its own intake back and returns that answer, so one message never makes two
+    tickets. ``counted``: the row's ``attempts`` already counts this try (stored so)."""
     now = timezone.now()
-    InboundMessage.objects.filter(pk=inbound.pk).update(attempts=F("attempts") + 1)
+    if not counted:
+        InboundMessage.objects.filter(pk=inbound.pk).update(attempts=F("attempts") + 1)
+        inbound.attempts += 1
     status: str = InboundMessage.Status.PROCESSED
-    reason, ticket_id, parsed = "", None, None
+    reason, parsed = "", None
+    ticket: Ticket | None = None
     message: IncomingMessage | None = None
+    response: dict[str, Any] = {}
     try:
         message = parse(bytes(inbound.raw_body))
         if message.received_at is None:
@@ -107,34 +151,57 @@ def journal_process(*, inbound: InboundMessage, parse: Parser) -> dict[str, Any]
         response = {"action": "rejected", "reason": reason}
     except Exception as exc:  # a bad message must never cost us the message
         status, reason, response = _failed(inbound, exc)
-    with transaction.atomic():
-        locked = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
-        if locked.response is not None:
-            inbound.refresh_from_db()
-            return locked.response  # type: ignore[no-any-return]
-        if message is not None:
-            try:
-                with transaction.atomic():
-                    result = intake_message(message=message, inbound=locked)
-                response = _result_response(result)
-                ticket_id = result.ticket.pk if result.ticket else None
+    try:
+        with transaction.atomic():
+            if message is not None:
+                result = intake_message(message=message, inbound=inbound)
+                response, ticket = _result_response(result), result.ticket
                 if result.action == "ignored":
                     status = InboundMessage.Status.IGNORED
-            except TicketError as exc:
-                status, reason = InboundMessage.Status.REJECTED, str(exc)
-                response = {"action": "rejected", "reason": reason}
-            except Exception as exc:
-                status, reason, response = _failed(inbound, exc)
-        InboundMessage.objects.filter(pk=inbound.pk).update(
-            status=status,
-            reason=reason[:2000],
-            parsed=parsed,
-            response=response,
-            ticket_id=ticket_id,
-            processed_at=now,
-        )
-    inbound.refresh_from_db()
+            if not _record(inbound, status, reason, parsed, response, ticket, now):
+                raise _Answered()
+    except _Answered:
+        return _stored_answer(inbound)
+    except TicketError as exc:
+        status, reason, ticket = InboundMessage.Status.REJECTED, str(exc), None
+        response = {"action": "rejected", "reason": reason}
+        if not _record(inbound, status, reason, parsed, response, ticket, now):
+            return _stored_answer(inbound)
+    except Exception as exc:
+        (status, reason, response), ticket = _failed(inbound, exc), None
+        if not _record(inbound, status, reason, parsed, response, ticket, now):
+            return _stored_answer(inbound)
     return response
+
+
+def _record(
+    inbound: InboundMessage,
+    status: str,
+    reason: str,
+    parsed: dict[str, Any] | None,
+    response: dict[str, Any],
+    ticket: Ticket | None,
+    at: dt.datetime,
+) -> bool:
+    """Store the outcome on the row unless it has an answer already; False if it had."""
+    fields = {
+        "status": status,
+        "reason": reason[:2000],
+        "parsed": parsed,
+        "response": response,
+        "ticket": ticket,
+        "processed_at": at,
+    }
+    stored = InboundMessage.objects.filter(pk=inbound.pk, response__isnull=True).update(**fields)
+    if stored:
+        for name, value in fields.items():
+            setattr(inbound, name, value)
+    return bool(stored)
+
+
+def _stored_answer(inbound: InboundMessage) -> dict[str, Any]:
+    inbound.refresh_from_db()
+    return inbound.response or {}
 
 
 def _failed(inbound: InboundMessage, exc: Exception) -> tuple[str, str, dict[str, Any]]:
@@ -165,10 +232,11 @@ def inbound_receive(
         account=account,
         content_type=content_type,
         headers=headers,
+        attempts=1,
     )
     if not created and inbound.response is not None:
         return Outcome(inbound=inbound, repeated=True, response=inbound.response)
-    response = journal_process(inbound=inbound, parse=parse)
+    response = journal_process(inbound=inbound, parse=parse, counted=created)
     return Outcome(inbound=inbound, repeated=not created, response=response)
 
 
@@ -183,15 +251,18 @@ def inbound_reject(
     status: str = InboundMessage.Status.REJECTED,
 ) -> InboundMessage:
     """Keep a message that was refused before parsing (bad signature excepted)."""
-    inbound, _created = journal_store(
+    inbound, created = journal_store(
         channel=channel,
         dedupe_key=dedupe_key,
         raw_body=raw_body,
         account=account,
         content_type=content_type,
+        status=status,
+        reason=reason,
     )
-    InboundMessage.objects.filter(pk=inbound.pk).update(status=status, reason=reason[:2000])
-    inbound.refresh_from_db()
+    if not created:
+        InboundMessage.objects.filter(pk=inbound.pk).update(status=status, reason=reason[:2000])
+        inbound.refresh_from_db()
     return inbound
 
 

@@ -7,4 +7,7 @@ class SlaConfig(AppConfig):
     verbose_name = _("时限与工作日历")
 
     def ready(self) -> None:
-        from sla import checks  # noqa: F401
+        from sla import (
+            checks,  # noqa: F401
+            services,  # noqa: F401  (connects the reference-data version signals)
+        )

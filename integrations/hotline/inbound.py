@@ -164,12 +164,18 @@ def order_receive(
     }
     if order.event == "dispatch":
         ticket = orders.ticket_for_order(account=account.slug, order_no=order.order_no)
-        held = orders.order_version(account=account.slug, order_no=order.order_no)
         # A first dispatch, or a newer one after the case was withdrawn (or found invalid):
         # a new case. Any other dispatch re-dispatches the order's ticket (or is stale).
-        if (ticket is None or ticket.state == State.INVALID) and order.version > held:
-            outcome = inbound_receive(parse=_dispatch_parser(account), **common)
-            return outcome.response
+        if ticket is None or ticket.state == State.INVALID:
+            # Versions taken in are recorded on the order's tickets: none, no version held.
+            held = (
+                0
+                if ticket is None
+                else orders.order_version(account=account.slug, order_no=order.order_no)
+            )
+            if order.version > held:
+                outcome = inbound_receive(parse=_dispatch_parser(account), **common)
+                return outcome.response
     inbound, created = journal_store(**common)
     if not created and inbound.response is not None:
         return inbound.response  # type: ignore[no-any-return]

@@ -28,8 +28,13 @@ def _versions(rows: Any, prefix: str) -> list[int]:
 
 
 def order_version(*, account: str, order_no: str) -> int:
-    """The highest dispatch version of the order taken in so far (0 if none)."""
-    rows = InboundMessage.objects.filter(account=account)
+    """The highest dispatch version of the order taken in so far (0 if none).
+
+    A dispatch taken in (processed) is always recorded against the order's ticket, and tickets
+    are never deleted: the journal rows are found through the order's tickets (both indexed),
+    not by their key's prefix, which no index serves (a scan of every 12345 message)."""
+    tickets = Ticket.objects.filter(channel=CHANNEL, channel_account=account, external_ref=order_no)
+    rows = InboundMessage.objects.filter(account=account, ticket__in=tickets)
     return max(_versions(rows, f"{account}:{order_no}:dispatch:"), default=0)
 
 

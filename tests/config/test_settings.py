@@ -143,8 +143,8 @@ def test_it_uses_postgres_and_redis_when_configured(tmp_path: Path) -> None:
     assert data["DATABASE"]["ENGINE"] == "django.db.backends.postgresql"
     assert data["DATABASE"]["NAME"] == "minsheng"
     assert data["DATABASE"]["HOST"] == "db.example.invalid"
-    assert data["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
-    assert data["CACHE_CLASS"] == "RedisCache"
+    assert data["CACHE_BACKEND"] == "config.cache.SharedPoolRedisCache"
+    assert data["CACHE_CLASS"] == "SharedPoolRedisCache"
     assert data["CHANNEL_BACKEND"] == "channels_redis.core.RedisChannelLayer"
     assert data["CHANNEL_CLASS"] == "RedisChannelLayer"
 

@@ -278,7 +278,10 @@ def test_editing_the_calendar_in_the_database_changes_the_deadline(db: Any) -> N
 
 
 def test_an_admin_edited_holiday_turned_working_day_shortens_the_deadline(db: Any) -> None:
-    WorkingDay.objects.filter(date=dt.date(2026, 10, 1)).update(is_workday=True)
+    # As the admin saves it (a model save: the SLA reference snapshot learns of it).
+    day = WorkingDay.objects.get(date=dt.date(2026, 10, 1))
+    day.is_workday = True
+    day.save()
     deadlines = sla.deadlines_compute(
         received_at=at(2026, 9, 30, 16, 0),
         request_type="consult",

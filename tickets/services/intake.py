@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sla import services as sla
@@ -106,6 +106,16 @@ def status_text(ticket: Ticket) -> str:
 
 def citizen_for(message: IncomingMessage, *, at: dt.datetime) -> Citizen:
     """Find or create the citizen behind a channel identity (and remember their details)."""
+    return citizen_take(message, at=at)[0]
+
+
+def citizen_take(message: IncomingMessage, *, at: dt.datetime) -> tuple[Citizen, bool]:
+    """The citizen behind a channel identity and whether they were created just now.
+
+    The identity's ``last_seen_at`` is stamped and it is marked subscribed again; details the
+    citizen had not given before (name, phone, e-mail) are filled in from the message."""
+    if connection.vendor == "postgresql":
+        return _citizen_take_postgres(message, at=at)
     identity = (
         CitizenIdentity.objects.select_related("citizen")
         .filter(kind=message.sender_kind, account=message.account, value=message.sender_id)
@@ -124,23 +134,97 @@ def citizen_for(message: IncomingMessage, *, at: dt.datetime) -> Citizen:
                     value=message.sender_id,
                     last_seen_at=at,
                 )
-            return citizen
+            return citizen, True
         except IntegrityError:
             # A first message from the same sender was taken in at the same moment: use theirs.
             identity = CitizenIdentity.objects.select_related("citizen").get(
                 kind=message.sender_kind, account=message.account, value=message.sender_id
             )
-    citizen = identity.citizen
+    CitizenIdentity.objects.filter(pk=identity.pk).update(last_seen_at=at, subscribed=True)
+    return _citizen_fill(identity.citizen, message), False
+
+
+def _citizen_fill(citizen: Citizen, message: IncomingMessage) -> Citizen:
     changed = []
-    for attr in ("name", "phone", "email"):
-        value = getattr(message, "sender_name" if attr == "name" else attr)
+    for attr, value in _details(message).items():
         if value and not getattr(citizen, attr):
             setattr(citizen, attr, value)
             changed.append(attr)
     if changed:
         citizen.save(update_fields=changed)
-    CitizenIdentity.objects.filter(pk=identity.pk).update(last_seen_at=at, subscribed=True)
     return citizen
+
+
+def _details(message: IncomingMessage) -> dict[str, str]:
+    return {"name": message.sender_name[:64], "phone": message.phone[:32], "email": message.email}
+
+
+# One round trip for the citizen, new or known. The identity is inserted with a citizen id
+# drawn from the citizen sequence; if it already existed the conflict clause stamps it instead
+# and returns its citizen, whose missing details are filled. The citizen row is inserted only
+# when the identity took the new id, so a sender's first two messages racing each other make
+# one citizen: the second waits for the first's identity and then uses it. The final SELECT
+# reads the snapshot from before the statement, so a citizen committed by such a racer while
+# we waited is not in it (NULL details): read it then.
+_CITIZEN_TAKE = """
+WITH new_id AS (
+    SELECT nextval(pg_get_serial_sequence('{citizen}', 'id')) AS id
+), ident AS (
+    INSERT INTO {identity} (citizen_id, kind, account, value, subscribed, last_seen_at)
+    SELECT new_id.id, %(kind)s, %(account)s, %(value)s, true, %(at)s FROM new_id
+    ON CONFLICT (kind, account, value)
+    DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, subscribed = true
+    RETURNING citizen_id
+), created AS (
+    INSERT INTO {citizen} (id, name, phone, email, created_at)
+    SELECT ident.citizen_id, %(name)s, %(phone)s, %(email)s, %(at)s
+    FROM ident JOIN new_id ON ident.citizen_id = new_id.id
+    RETURNING id
+), filled AS (
+    UPDATE {citizen} AS c SET
+        name = CASE WHEN c.name = '' THEN %(name)s ELSE c.name END,
+        phone = CASE WHEN c.phone = '' THEN %(phone)s ELSE c.phone END,
+        email = CASE WHEN c.email = '' THEN %(email)s ELSE c.email END
+    FROM ident, new_id
+    WHERE c.id = ident.citizen_id AND ident.citizen_id <> new_id.id
+      AND ((c.name = '' AND %(name)s <> '') OR (c.phone = '' AND %(phone)s <> '')
+           OR (c.email = '' AND %(email)s <> ''))
+    RETURNING c.id, c.name, c.phone, c.email, c.created_at
+)
+SELECT ident.citizen_id, ident.citizen_id = new_id.id,
+       COALESCE(filled.name, c.name), COALESCE(filled.phone, c.phone),
+       COALESCE(filled.email, c.email), COALESCE(filled.created_at, c.created_at)
+FROM ident CROSS JOIN new_id
+LEFT JOIN filled ON filled.id = ident.citizen_id
+LEFT JOIN {citizen} AS c ON c.id = ident.citizen_id
+"""
+
+
+def _citizen_take_postgres(message: IncomingMessage, *, at: dt.datetime) -> tuple[Citizen, bool]:
+    sql = _CITIZEN_TAKE.format(
+        citizen=connection.ops.quote_name(Citizen._meta.db_table),
+        identity=connection.ops.quote_name(CitizenIdentity._meta.db_table),
+    )
+    details = _details(message)
+    params: dict[str, Any] = {
+        "kind": message.sender_kind,
+        "account": message.account,
+        "value": message.sender_id,
+        "at": at,
+        **details,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        citizen_id, created, name, phone, email, created_at = cursor.fetchone()
+    names = ["id", "name", "phone", "email", "created_at"]
+    if created:
+        values = [citizen_id, details["name"], details["phone"], details["email"], at]
+        return Citizen.from_db(connection.alias, names, values), True
+    if name is None:  # committed by a racer after our snapshot was taken
+        return _citizen_fill(Citizen.objects.get(pk=citizen_id), message), False
+    return Citizen.from_db(
+        connection.alias, names, [citizen_id, name, phone, email, created_at]
+    ), False
 
 
 def _attachments_add(ticket: Ticket | None, message: IncomingMessage, inbound: Any) -> list[int]:
@@ -160,8 +244,11 @@ def _attachments_add(ticket: Ticket | None, message: IncomingMessage, inbound: A
     return [item.pk for item in created if item.pk is not None]
 
 
-def _status_reply(message: IncomingMessage, citizen: Citizen, case_no: str) -> IntakeResult:
-    ticket = Ticket.objects.filter(case_no=case_no).first()
+def _status_reply(
+    message: IncomingMessage, citizen: Citizen, case_no: str, *, new_citizen: bool
+) -> IntakeResult:
+    # A citizen created just now has no case yet: no need to look.
+    ticket = None if new_citizen else Ticket.objects.filter(case_no=case_no).first()
     # A case number alone reveals nothing: only the citizen who filed it hears its status.
     if ticket is None or ticket.citizen_id != citizen.pk:
         return IntakeResult(
@@ -246,7 +333,6 @@ def ticket_create(
     )
     resolve_due_at = message.resolve_due_at or deadlines.resolve_due_at
     ticket = Ticket(
-        case_no=case_number_next(received_at=received_at),
         channel=message.channel,
         channel_account=message.account,
         request_type=message.request_type,
@@ -278,6 +364,9 @@ def ticket_create(
         else basis_new(start=received_at, policy=deadlines.policy)
     )
     sla_refresh(ticket)
+    # Taken last, just before the insert: the day's counter row stays locked until commit,
+    # and every other intake of the day waits for it.
+    ticket.case_no = case_number_next(received_at=received_at)
     ticket.save()
     _attachments_add(ticket, message, inbound)
     payload: dict[str, Any] = {
@@ -294,14 +383,18 @@ def ticket_create(
 
 
 def intake_message(*, message: IncomingMessage, inbound: Any = None) -> IntakeResult:
-    """Decide what a parsed message is and act on it, in one transaction."""
+    """Decide what a parsed message is and act on it, in one transaction.
+
+    Called inside a transaction (the journal's), it joins it without a savepoint: an error
+    rolls back the caller's transaction block too."""
     at = timezone.now()
-    with transaction.atomic():
-        citizen = citizen_for(message, at=at)
+    with transaction.atomic(savepoint=False):
+        citizen, new_citizen = citizen_take(message, at=at)
         match = STATUS_QUERY.match(message.text or "")
         if match and not message.attachments and message.may_follow_up:
-            return _status_reply(message, citizen, match.group(1))
-        target = _follow_up_target(citizen, message)
+            return _status_reply(message, citizen, match.group(1), new_citizen=new_citizen)
+        # A citizen created just now has no earlier ticket to follow up.
+        target = None if new_citizen else _follow_up_target(citizen, message)
         if target is not None:
             return _follow_up(target, message, inbound, at)
         if not message.may_open or not message.text.strip():

@@ -1,0 +1,56 @@
+"""The Redis cache keeps one connection pool per process (config/cache.py): under ASGI every
+request runs in a new context, with a cache object of its own, and the WeChat nonce check used
+to open a new Redis connection for each of them (issue 8, W1)."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+
+from integrations.wechat.inbound import _nonce_fresh
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"), reason="needs Redis: run with REDIS_URL=redis://..."
+    ),
+]
+
+
+def pool_of_this_context() -> Any:
+    return caches["default"]._cache._get_connection_pool(True)  # type: ignore[attr-defined]
+
+
+def test_requests_in_new_contexts_share_one_pool_and_one_connection() -> None:
+    first = contextvars.Context().run(pool_of_this_context)
+    created = first._created_connections
+
+    def one_request() -> Any:
+        key = uuid.uuid4().hex
+        assert _nonce_fresh("wx-pool", "1700000000", key) is True
+        assert _nonce_fresh("wx-pool", "1700000000", key) is False  # a replay is still refused
+        return pool_of_this_context()
+
+    pools = {id(contextvars.Context().run(one_request)) for _ in range(20)}
+    assert pools == {id(first)}
+    assert first._created_connections <= max(created, 1)
+
+
+def test_threads_share_the_pool() -> None:
+    seen: list[Any] = []
+
+    def run() -> None:
+        seen.append(contextvars.Context().run(pool_of_this_context))
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(pool) for pool in seen}) == 1
