@@ -150,6 +150,11 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and envint("DB_POOL_SIZ
         "max_size": envint("DB_POOL_SIZE", 0),
         "timeout": 10,
     }
+# Case numbers from a short transaction of their own on PostgreSQL (gaps possible, no queue
+# of intakes behind one counter row): tickets/services/case_numbers.py.
+CASE_NUMBERS_OWN_TRANSACTION = envbool(
+    "CASE_NUMBERS_OWN_TRANSACTION", DATABASES["default"]["ENGINE"].endswith("postgresql")
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the in-process jobs read while a request writes; IMMEDIATE avoids the
     # "database is locked" upgrade deadlock when two transactions both want to write.

@@ -14,3 +14,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["TEST"] = {
         "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}",
     }
+
+# A number taken in a transaction of its own would outlive the test's rolled-back transaction;
+# the suite numbers inside the caller's transaction, and tests/tickets/test_concurrency.py
+# turns the production path on where it tests it.
+CASE_NUMBERS_OWN_TRANSACTION = False

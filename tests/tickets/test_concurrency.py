@@ -274,3 +274,89 @@ def test_two_first_messages_from_one_new_sender_at_once_both_get_in() -> None:
     )
     assert {result.action for result in results} <= {"created", "follow_up"}
     assert Citizen.objects.count() == 1
+
+
+@pytest.fixture
+def own_transaction_numbers(settings: Any) -> Any:
+    """The production path: numbers from a short transaction on a pool of their own."""
+    from tickets.services.case_numbers import counter_pool_close
+
+    settings.CASE_NUMBERS_OWN_TRANSACTION = True
+    yield
+    counter_pool_close()  # its connections must not keep the test database open
+
+
+def test_numbers_from_their_own_transaction_are_unique_under_concurrent_intake(
+    own_transaction_numbers: Any,
+) -> None:
+    threads, per_thread = 8, 25
+    received_at = dt.datetime(2025, 3, 13, 9, 30, tzinfo=CHINA)
+
+    def intake_many(worker: int) -> Callable[[], list[str]]:
+        def work() -> list[str]:
+            numbers = []
+            for n in range(per_thread):
+                result = services.intake_message(
+                    message=services.IncomingMessage(
+                        channel="website",
+                        sender_kind=CitizenIdentity.Kind.PHONE,
+                        sender_id=f"138{worker:04d}{n:04d}",
+                        text=f"第 {worker}-{n} 件：楼道灯不亮。",
+                        may_follow_up=False,
+                        received_at=received_at,
+                    )
+                )
+                assert result.ticket is not None
+                numbers.append(result.ticket.case_no)
+            return numbers
+
+        return work
+
+    results = run_in_threads([intake_many(worker) for worker in range(threads)])
+
+    assert [status for status, _ in results] == ["ok"] * threads, results
+    numbers = [number for _, batch in results for number in batch]
+    assert len(set(numbers)) == 200
+    # Nothing rolled back here, so there is no gap either.
+    assert sorted(int(number[8:]) for number in numbers) == list(range(1, 201))
+    assert set(Ticket.objects.values_list("case_no", flat=True)) == set(numbers)
+
+
+def test_a_number_is_taken_while_another_intake_is_still_open(
+    own_transaction_numbers: Any,
+) -> None:
+    """The counter row is not held until the other intake commits: the second number comes
+    at once, and the first intake's rollback leaves a gap, never a duplicate."""
+    from tickets.services.case_numbers import case_number_next
+
+    received_at = dt.datetime(2025, 3, 14, 10, 0, tzinfo=CHINA)
+    first_taken, second_taken = threading.Event(), threading.Event()
+    seen: dict[str, Any] = {}
+
+    class RolledBack(Exception):
+        pass
+
+    def slow_intake() -> None:
+        try:
+            with transaction.atomic():
+                seen["first"] = case_number_next(received_at=received_at)
+                first_taken.set()
+                # Still inside the transaction while the other number is taken.
+                seen["open_while_second"] = second_taken.wait(timeout=20)
+                raise RolledBack()
+        except RolledBack:
+            pass
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=slow_intake)
+    holder.start()
+    assert first_taken.wait(timeout=20)
+    seen["second"] = case_number_next(received_at=received_at)
+    second_taken.set()
+    holder.join(timeout=30)
+
+    assert seen["open_while_second"] is True  # the second came while the first was open
+    assert seen["first"] == "20250314000001"
+    assert seen["second"] == "20250314000002"
+    assert case_number_next(received_at=received_at) == "20250314000003"  # 000001: a gap
