@@ -159,7 +159,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     "yes" if rate >= 400 else "no",
                 )
             )
-    for key, label in (("W3_first", "W3 inbox first page"), ("W3_filtered", "W3 inbox filtered")):
+    for key, label in (
+        ("W3_first", "W3 inbox first page"),
+        ("W3_filtered", "W3 inbox filtered"),
+        ("W3_search", "W3 inbox search (extra)"),
+    ):
         if key in results:
             p50 = _median(results[key], "p50_us") / 1000
             p99 = _median(results[key], "p99_us") / 1000

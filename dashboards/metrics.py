@@ -1,23 +1,31 @@
 """Every figure of ``specs/metrics.md``, in one place, computed with SQL aggregates.
 
 Dashboards, the monthly PDF, the API and public statistics all read their numbers from here, so
-a figure means the same thing everywhere. Counts are ``COUNT(*) FILTER``-style aggregates over
-the population R (tickets received in the period, not merged, not invalid), grouped by a
-breakdown when one is asked for; medians come from window functions (duration medians) or from
-counts grouped by (receipt date, first-reply date) (working-day medians). Nothing loads tickets
-into Python one by one, and the same queries run on SQLite and PostgreSQL.
+a figure means the same thing everywhere. ``as_of`` is the moment the figures describe: a
+reply, an acknowledgement or a feedback counts only if it happened by then; the on-time stamps
+themselves never change after the clock stops.
+
+Two ways to the same numbers:
+
+- ``figures_all`` (and ``figures_by``, ``breakdown``, ``trend`` on top of it) computes the
+  total and any number of breakdowns in one pass over the period's tickets
+  (``dashboards.rollup``: GROUPING SETS on PostgreSQL, one Python loop over per-ticket facts
+  elsewhere). This is what pages and reports use.
+- ``figures_by_queries`` states the figures of one breakdown as plain aggregate queries over
+  the population R: ``COUNT(*) FILTER``-style counts, duration medians from window functions,
+  working-day medians from counts grouped by (receipt date, first-reply date), feedback. It is
+  the reference the one-pass computation is tested against, figure for figure.
 
 The value types (``Period``, ``Rate`` with its "—" rule, ``Figures``) live in
-``dashboards.values`` and are re-exported here. ``as_of`` is the moment the figures describe: a reply, an acknowledgement or a feedback counts
-only if it happened by then; the on-time stamps themselves never change after the clock stops.
+``dashboards.values`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,9 +42,10 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber, TruncDate, TruncMonth
 
+from dashboards import rollup
 from dashboards.values import CHINA as CHINA
 from dashboards.values import DASH as DASH
-from dashboards.values import Figures, Period, Rate
+from dashboards.values import Figures, Period, Rate, figures_from, mean, weighted_median
 from sla import clock
 from sla import services as sla
 from tickets.models import (
@@ -56,10 +65,10 @@ SAMPLE_MIN = 10
 SAMPLE_SMALL = "样本不足"
 UNASSIGNED = "未派单"
 UNCATEGORISED = "未分类"
-ALL = "all"
+ALL = rollup.TOTAL  # the key of the whole population's figures
 EXCLUDED_STATES = (State.MERGED, State.INVALID)
-BREAKDOWNS = ("channel", "department", "category", "request_type", "month")
-SATISFIED = (Feedback.Satisfaction.SATISFIED, Feedback.Satisfaction.BASICALLY_SATISFIED)
+BREAKDOWNS = rollup.DIMENSIONS  # channel, department, category, request_type, month
+SATISFIED = rollup.SATISFIED
 
 # key, 中文 label, kind ("count", "rate", "minutes", "days") — the order tables show them in.
 FIGURES: tuple[tuple[str, str, str], ...] = (
@@ -80,7 +89,7 @@ FIGURE_LABELS = {key: label for key, label, _kind in FIGURES}
 RANKABLE = tuple(key for key, _label, kind in FIGURES if kind == "rate")
 
 
-# --- the queries --------------------------------------------------------------------------
+# --- the population ---------------------------------------------------------------------------
 
 
 def population(period: Period, *, departments: Collection[int] | None = None) -> QuerySet[Ticket]:
@@ -104,6 +113,9 @@ def excluded_counts(
         invalid=Count("pk", filter=Q(state=State.INVALID)),
     )
     return {"merged": counts["merged"], "invalid": counts["invalid"]}
+
+
+# --- the reference: one breakdown in four aggregate queries ------------------------------------
 
 
 def _group_expr(by: str, prefix: str = "") -> Any:
@@ -188,12 +200,6 @@ def _feedback_counts(queryset: QuerySet[Ticket], by: str | None, as_of: dt.datet
     )
 
 
-def _middle(values: list[float]) -> float | None:
-    if not values:
-        return None
-    return sum(values) / len(values)
-
-
 def _ack_minutes_medians(
     queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetime
 ) -> dict[Any, float | None]:
@@ -219,7 +225,7 @@ def _ack_minutes_medians(
     for group, duration_value in rows:  # one or two rows per group
         key = _normal_key(by, group) if by is not None else ALL
         middles[key].append(duration_value.total_seconds() / 60)
-    return {key: _middle(values) for key, values in middles.items()}
+    return {key: mean(values) for key, values in middles.items()}
 
 
 def _reply_days_medians(
@@ -237,7 +243,7 @@ def _reply_days_medians(
     for key, received_day, replied_day, count in rows:
         days = clock.working_days_between(calendar, received_day, replied_day)
         per_group[key].append((days, count))
-    return {key: _weighted_median(pairs) for key, pairs in per_group.items()}
+    return {key: weighted_median(pairs) for key, pairs in per_group.items()}
 
 
 def _reply_day_pairs(
@@ -272,63 +278,15 @@ def _as_date(value: Any) -> dt.date:
     return value  # type: ignore[no-any-return]
 
 
-def _weighted_median(pairs: Iterable[tuple[int, int]]) -> float | None:
-    ordered = sorted(pairs)
-    total = sum(count for _value, count in ordered)
-    if total == 0:
-        return None
-    wanted = sorted({(total - 1) // 2, total // 2})  # zero-based positions of the middle
-    picked: list[float] = []
-    seen = 0
-    for value, count in ordered:
-        for position in wanted:
-            if seen <= position < seen + count:
-                picked.append(value)
-        seen += count
-    return sum(picked) / len(picked)
-
-
-# --- assembling figures ---------------------------------------------------------------------
-
-
-def _figures_from(
-    key: Any,
-    label: str,
-    counts: dict[str, int],
-    feedback: dict[str, int],
-    ack_median: float | None,
-    days_median: float | None,
-) -> Figures:
-    received = counts.get("received", 0)
-    replied = counts.get("replied", 0)
-    overdue = counts.get("overdue_open", 0)
-    received_feedback = feedback.get("feedback", 0)
-    return Figures(
-        key=key,
-        label=label,
-        received=received,
-        ack_on_time_rate=Rate(counts.get("ack_num", 0), counts.get("ack_den", 0)),
-        ack_minutes_median=ack_median,
-        reply_rate=Rate(replied, received),
-        on_time_rate=Rate(counts.get("on_time", 0), replied + overdue),
-        overdue_open=overdue,
-        satisfaction_rate=Rate(feedback.get("satisfied", 0), received_feedback),
-        resolved_rate=Rate(feedback.get("resolved_yes", 0), received_feedback),
-        reopen_rate=Rate(counts.get("reopened", 0), replied),
-        extension_rate=Rate(counts.get("extended", 0), received),
-        return_rate=Rate(counts.get("returned", 0), counts.get("assigned", 0)),
-        reply_days_median=days_median,
-    )
-
-
-def figures_by(
+def figures_by_queries(
     *,
     period: Period,
     as_of: dt.datetime,
     by: str | None,
     departments: Collection[int] | None = None,
 ) -> dict[Any, Figures]:
-    """Every figure for each group of the breakdown ``by`` (None: the whole population)."""
+    """Every figure for each group of the breakdown ``by`` (None: the whole population), in
+    four aggregate queries: the reference definition (``figures_by`` gives the same)."""
     queryset = population(period, departments=departments)
     counts = _ticket_counts(queryset, by, as_of)
     feedback = _feedback_counts(queryset, by, as_of)
@@ -339,16 +297,128 @@ def figures_by(
         keys = [ALL]
     labels = group_labels(by, keys)
     return {
-        key: _figures_from(
+        key: figures_from(
             key,
             labels[key],
-            counts.get(key, {}),
-            feedback.get(key, {}),
+            {**counts.get(key, {}), **feedback.get(key, {})},
             ack_medians.get(key),
             day_medians.get(key),
         )
         for key in keys
     }
+
+
+# --- one pass: the total and every breakdown at once -------------------------------------------
+
+
+@dataclass
+class FigureSet:
+    """The figures of one period: the whole population, each group of each breakdown asked
+    for, and (when asked for) the monthly trend ending with the period's month."""
+
+    period: Period
+    as_of: dt.datetime
+    total: Figures
+    groups: dict[str, dict[Any, Figures]]
+    trend: list[Figures] = field(default_factory=list)
+    departments: Collection[int] | None = None
+
+    def breakdown(self, by: str, *, limit: int | None = None) -> list[Figures]:
+        """Rows for a table, in the order of ``breakdown``."""
+        return _table_order(by, self.groups[by].values(), limit)
+
+    def previous_month(self) -> Figures:
+        """The whole population of the month before the period's (from the trend when it
+        holds that month, else one more query)."""
+        if self.period.is_month and len(self.trend) >= 2:
+            return replace(self.trend[-2], key=ALL, label=group_labels(None, [ALL])[ALL])
+        return figures(
+            period=self.period.previous_month(), as_of=self.as_of, departments=self.departments
+        )
+
+
+def figures_all(
+    *,
+    period: Period,
+    as_of: dt.datetime,
+    breakdowns: Sequence[str] = BREAKDOWNS,
+    trend_months: int = 0,
+    departments: Collection[int] | None = None,
+) -> FigureSet:
+    """The total and every breakdown of the period in one pass over its tickets (one
+    statement on PostgreSQL, whatever the number of breakdowns and groups); with
+    ``trend_months``, also the monthly trend ending with the period's month (one more)."""
+    wanted = list(breakdowns)
+    month_of_period = Period.month_of(period.start)
+    one_month = "month" in wanted and period.end <= month_of_period.end
+    if one_month:  # a period inside one calendar month is that month's only group
+        wanted.remove("month")
+    found = _figures_grouped(period, as_of, wanted, total=True, departments=departments)
+    total = found[None][ALL]
+    groups = {name: found[name] for name in wanted}
+    if one_month:
+        key = month_of_period.key
+        groups["month"] = (
+            {key: replace(total, key=key, label=group_labels("month", [key])[key])}
+            if total.received
+            else {}
+        )
+    result = FigureSet(period, as_of, total, groups, departments=departments)
+    if trend_months:
+        result.trend = trend(
+            period=period,
+            as_of=as_of,
+            months=trend_months,
+            departments=departments,
+            latest=total if period.is_month else None,
+        )
+    return result
+
+
+def _figures_grouped(
+    period: Period,
+    as_of: dt.datetime,
+    breakdowns: Sequence[str],
+    *,
+    total: bool,
+    departments: Collection[int] | None,
+) -> dict[str | None, dict[Any, Figures]]:
+    grouped = rollup.totals_grouped(
+        population=population(period, departments=departments),
+        first_day=period.start.astimezone(CHINA).date(),
+        as_of=as_of,
+        breakdowns=breakdowns,
+        total=total,
+    )
+    out: dict[str | None, dict[Any, Figures]] = {}
+    for by, found in grouped.items():
+        labels = group_labels(by, found)
+        out[by] = {
+            key: figures_from(
+                key, labels[key], totals.counts, totals.ack_median, totals.days_median
+            )
+            for key, totals in found.items()
+        }
+    return out
+
+
+def figures_by(
+    *,
+    period: Period,
+    as_of: dt.datetime,
+    by: str | None,
+    departments: Collection[int] | None = None,
+) -> dict[Any, Figures]:
+    """Every figure for each group of the breakdown ``by`` (None: the whole population)."""
+    if by is None:
+        return {
+            ALL: figures_all(
+                period=period, as_of=as_of, breakdowns=(), departments=departments
+            ).total
+        }
+    if by not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {by!r}")
+    return _figures_grouped(period, as_of, [by], total=False, departments=departments)[by]
 
 
 def figures(
@@ -389,11 +459,15 @@ def breakdown(
     limit: int | None = None,
 ) -> list[Figures]:
     """Rows for a table: largest first (months: oldest first; 未派单/未分类 last)."""
-    rows = list(figures_by(period=period, as_of=as_of, by=by, departments=departments).values())
+    rows = figures_by(period=period, as_of=as_of, by=by, departments=departments).values()
+    return _table_order(by, rows, limit)
+
+
+def _table_order(by: str, rows: Iterable[Figures], limit: int | None) -> list[Figures]:
     if by == "month":
         return sorted(rows, key=lambda row: row.key)
-    rows.sort(key=lambda row: (row.key is None, -row.received, row.label))
-    return rows[:limit] if limit is not None else rows
+    ordered = sorted(rows, key=lambda row: (row.key is None, -row.received, row.label))
+    return ordered[:limit] if limit is not None else ordered
 
 
 def trend(
@@ -402,15 +476,26 @@ def trend(
     as_of: dt.datetime,
     months: int = 12,
     departments: Collection[int] | None = None,
+    latest: Figures | None = None,
 ) -> list[Figures]:
-    """The ``months`` calendar months ending with the period's month; empty months included."""
+    """The ``months`` calendar months ending with the period's month; empty months included.
+    One grouped query; ``latest``, the figures of the period's month when already known,
+    spares that month."""
     spans = period.months_back(months)
-    found = figures_by(
-        period=Period(spans[0].start, spans[-1].end),
-        as_of=as_of,
-        by="month",
-        departments=departments,
+    asked = spans[:-1] if latest is not None else spans
+    found = (
+        _figures_grouped(
+            Period(asked[0].start, asked[-1].end),
+            as_of,
+            ["month"],
+            total=False,
+            departments=departments,
+        )["month"]
+        if asked
+        else {}
     )
+    if latest is not None:
+        found[spans[-1].key] = replace(latest, key=spans[-1].key, label=spans[-1].label)
     return [found.get(span.key) or Figures(key=span.key, label=span.label) for span in spans]
 
 

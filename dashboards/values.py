@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -149,3 +150,78 @@ class Figures:
             else:
                 out[item.name] = value
         return out
+
+
+# --- pure helpers shared by both ways of computing figures ------------------------------------
+
+
+def weighted_median(pairs: Iterable[tuple[int, int]]) -> float | None:
+    """Median of values given as (value, how many times): the middle one, or the mean of the
+    two middle ones."""
+    ordered = sorted(pairs)
+    total = sum(count for _value, count in ordered)
+    if total == 0:
+        return None
+    wanted = sorted({(total - 1) // 2, total // 2})  # zero-based positions of the middle
+    picked: list[float] = []
+    seen = 0
+    for value, count in ordered:
+        for position in wanted:
+            if seen <= position < seen + count:
+                picked.append(value)
+        seen += count
+    return sum(picked) / len(picked)
+
+
+def mean(values: list[float]) -> float | None:
+    if not values:
+        return None
+    return sum(values) / len(values)
+
+
+def figures_from(
+    key: Any,
+    label: str,
+    counts: dict[str, int],
+    ack_median: float | None,
+    days_median: float | None,
+) -> Figures:
+    """A group's Figures from its counts (``COUNT_KEYS``; missing ones are 0) and medians."""
+    received = counts.get("received", 0)
+    replied = counts.get("replied", 0)
+    overdue = counts.get("overdue_open", 0)
+    received_feedback = counts.get("feedback", 0)
+    return Figures(
+        key=key,
+        label=label,
+        received=received,
+        ack_on_time_rate=Rate(counts.get("ack_num", 0), counts.get("ack_den", 0)),
+        ack_minutes_median=ack_median,
+        reply_rate=Rate(replied, received),
+        on_time_rate=Rate(counts.get("on_time", 0), replied + overdue),
+        overdue_open=overdue,
+        satisfaction_rate=Rate(counts.get("satisfied", 0), received_feedback),
+        resolved_rate=Rate(counts.get("resolved_yes", 0), received_feedback),
+        reopen_rate=Rate(counts.get("reopened", 0), replied),
+        extension_rate=Rate(counts.get("extended", 0), received),
+        return_rate=Rate(counts.get("returned", 0), counts.get("assigned", 0)),
+        reply_days_median=days_median,
+    )
+
+
+# The counts every group's figures are made of (see specs/metrics.md for each definition).
+COUNT_KEYS = (
+    "received",
+    "ack_num",
+    "ack_den",
+    "replied",
+    "on_time",
+    "overdue_open",
+    "reopened",
+    "extended",
+    "assigned",
+    "returned",
+    "feedback",
+    "satisfied",
+    "resolved_yes",
+)
