@@ -162,6 +162,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for key, label in (
         ("W3_first", "W3 inbox first page"),
         ("W3_filtered", "W3 inbox filtered"),
+        ("W3_first_1", "W3 inbox first page, 1 client"),
+        ("W3_filtered_1", "W3 inbox filtered, 1 client"),
         ("W3_search", "W3 inbox search (extra)"),
     ):
         if key in results:

@@ -509,6 +509,15 @@ def main() -> None:
                 results["W3_filtered"] = repeat(
                     args.runs, "W3 filtered", lambda: paging.run(filtered, count=100)
                 )
+                # One dispatcher at a time: the latency of a page on a machine that is not
+                # saturated (the four clients above keep both cores busy, ~120 pages/s).
+                alone = Wrk(port=args.port, duration=args.duration, connections=1, threads=1)
+                results["W3_first_1"] = repeat(
+                    args.runs, "W3 first page, 1 client", lambda: alone.run(first, count=100)
+                )
+                results["W3_filtered_1"] = repeat(
+                    args.runs, "W3 filtered, 1 client", lambda: alone.run(filtered, count=100)
+                )
                 # Not a target of the issue: a dispatcher's Chinese search (a common and a rare
                 # phrase), through the stored search document (tickets/migrations/0008).
                 searched = get_lines(
