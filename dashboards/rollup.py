@@ -1,6 +1,6 @@
 """Every breakdown of a period in one pass over its tickets (the monthly report; issue 8, W5).
 
-``metrics.figures_by_queries`` states each figure as plain aggregate queries, four per
+``reference.figures_by_queries`` states each figure as plain aggregate queries, four per
 breakdown; the report wants the total and four or five breakdowns, i.e. twenty-odd scans of
 the month's tickets. Here the facts of each ticket are worked out once — the flag behind each
 count, the acknowledgement time, the working days to the first reply, its feedback — and

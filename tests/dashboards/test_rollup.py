@@ -1,5 +1,5 @@
 """All breakdowns in one pass (``metrics.figures_all``, ``dashboards.rollup``) give exactly the
-figures of the reference queries (``metrics.figures_by_queries``, one breakdown at a time), on
+figures of the reference queries (``reference.figures_by_queries``, one breakdown at a time), on
 both engines, and their number of queries does not grow with breakdowns, groups or tickets.
 
 The data: the hand-computed month of conftest.py, a month of imported history (and part of
@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dashboards import metrics, rollup
+from dashboards import metrics, reference, rollup
 from dashboards.metrics import ALL, BREAKDOWNS, Figures, Period
 from tests.dashboards.conftest import at
 from tests.dashboards.history_data import month_of_history
@@ -63,7 +63,7 @@ def varied(march, case, tmp_path, categories):
 
 def _reference(period: Period, as_of: Any, departments: Any = None) -> dict[Any, Any]:
     return {
-        by: metrics.figures_by_queries(period=period, as_of=as_of, by=by, departments=departments)
+        by: reference.figures_by_queries(period=period, as_of=as_of, by=by, departments=departments)
         for by in (None, *BREAKDOWNS)
     }
 
@@ -108,7 +108,7 @@ def test_it_scopes_one_pass_figures_to_departments(varied, engine, departments):
 def test_it_gives_the_reference_trend_and_previous_month(varied, engine):
     as_of = AS_OFS[2]
     spans = MARCH.months_back(12)
-    months = metrics.figures_by_queries(
+    months = reference.figures_by_queries(
         period=Period(spans[0].start, spans[-1].end), as_of=as_of, by="month"
     )
     expected = [months.get(span.key) or Figures(key=span.key, label=span.label) for span in spans]
@@ -116,7 +116,7 @@ def test_it_gives_the_reference_trend_and_previous_month(varied, engine):
     found = metrics.figures_all(period=MARCH, as_of=as_of, trend_months=12)
     assert found.trend == expected
     assert metrics.trend(period=MARCH, as_of=as_of) == expected
-    previous = metrics.figures_by_queries(period=MARCH.previous_month(), as_of=as_of, by=None)
+    previous = reference.figures_by_queries(period=MARCH.previous_month(), as_of=as_of, by=None)
     assert found.previous_month() == previous[ALL]
 
 
