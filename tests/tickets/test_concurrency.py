@@ -360,3 +360,33 @@ def test_a_number_is_taken_while_another_intake_is_still_open(
     assert seen["first"] == "20250314000001"
     assert seen["second"] == "20250314000002"
     assert case_number_next(received_at=received_at) == "20250314000003"  # 000001: a gap
+
+
+def test_the_counter_pool_connects_with_djangos_own_parameters(settings: Any) -> None:
+    from django.db import connection
+
+    from tickets.services.case_numbers import _conninfo
+
+    conninfo = _conninfo()
+    assert f"dbname={connection.settings_dict['NAME']}" in conninfo
+    # The session options of settings (DB_SESSION_OPTIONS, "-c jit=off" by default) are kept,
+    # asynchronous commit is added to them.
+    options = connection.settings_dict["OPTIONS"].get("options", "")
+    assert f"{options} -c synchronous_commit=off".strip() in conninfo
+
+
+def test_when_the_counter_pool_cannot_serve_the_intake_numbers_in_its_own_transaction(
+    own_transaction_numbers: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    from tickets.services import case_numbers
+
+    # A counter connection that cannot be made (nothing listens on port 9).
+    monkeypatch.setattr(
+        case_numbers, "_conninfo", lambda: "host=127.0.0.1 port=9 dbname=x connect_timeout=1"
+    )
+    monkeypatch.setattr(case_numbers, "POOL_TIMEOUT_SECONDS", 1)
+    received_at = dt.datetime(2025, 3, 15, 10, 0, tzinfo=CHINA)
+    with transaction.atomic():
+        first = case_numbers.case_number_next(received_at=received_at)
+    assert first == "20250315000001"
+    assert "own transaction unavailable" in caplog.text

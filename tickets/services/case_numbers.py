@@ -16,12 +16,15 @@ Two ways to take the next number, both one atomic upsert on the day's counter ro
   the write-ahead log and flushing it flushes everything before it; after a crash the counter
   holds at least every number a committed ticket carries, so a number is never handed out
   twice. The price is a gap when the intake that took a number rolls back (or a crash loses
-  a number nobody committed): numbers stay unique and rising, not gapless.
+  a number nobody committed): numbers stay unique and rising, not gapless. The pool connects
+  with Django's own connection parameters; when it cannot serve within a few seconds, the
+  number is taken in the caller's transaction instead (logged), so intake never stalls on it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 from typing import Any
@@ -33,6 +36,9 @@ from sla.clock import local_date
 from tickets.models import CaseNumberCounter
 
 MAX_PER_DAY = 999_999
+POOL_TIMEOUT_SECONDS = 5  # waiting longer for a counter connection would stall the intake
+
+logger = logging.getLogger(__name__)
 
 _pool: Any = None
 _pool_key: tuple[int, str] | None = None
@@ -54,19 +60,17 @@ def own_transaction() -> bool:
 
 
 def _conninfo() -> str:
+    """Django's own connection parameters (so OPTIONS such as sslmode, service, passfile or
+    the session options apply here too), with asynchronous commit added to the options."""
     from psycopg.conninfo import make_conninfo
 
-    params = connection.settings_dict
-    options = {
-        "dbname": params["NAME"],
-        "user": params.get("USER") or None,
-        "password": params.get("PASSWORD") or None,
-        "host": params.get("HOST") or None,
-        "port": str(params["PORT"]) if params.get("PORT") else None,
-        "options": "-c synchronous_commit=off",
-        "application_name": "minsheng-case-numbers",
-    }
-    return make_conninfo(**{key: value for key, value in options.items() if value is not None})
+    params = dict(connection.get_connection_params())
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    params["options"] = f"{params.get('options') or ''} -c synchronous_commit=off".strip()
+    params["application_name"] = "minsheng-case-numbers"
+    params.setdefault("connect_timeout", 5)
+    return make_conninfo(**{key: value for key, value in params.items() if value is not None})
 
 
 def counter_pool() -> Any:
@@ -76,7 +80,8 @@ def counter_pool() -> Any:
 
     conninfo = _conninfo()
     key = (os.getpid(), conninfo)
-    if _pool is None or _pool_key != key:
+    pool = _pool
+    if pool is None or _pool_key != key:
         with _pool_lock:
             if _pool is None or _pool_key != key:
                 _pool = ConnectionPool(
@@ -85,15 +90,27 @@ def counter_pool() -> Any:
                     max_size=2,
                     kwargs={"autocommit": True},
                     name="case-numbers",
+                    timeout=POOL_TIMEOUT_SECONDS,
+                    check=ConnectionPool.check_connection,  # a server restart breaks none
                     open=True,
                 )
                 _pool_key = key
-    return _pool
+            pool = _pool
+    return pool
 
 
-def _next_in_own_transaction(day: dt.date) -> int:
-    with counter_pool().connection() as conn:
-        row = conn.execute(_upsert_sql(), [day]).fetchone()
+def _next_in_own_transaction(day: dt.date) -> int | None:
+    """The next number from the counter's own pool, or None when that pool cannot serve
+    (the caller then numbers inside its own transaction, as SQLite does)."""
+    from psycopg import Error as PsycopgError
+    from psycopg_pool import PoolTimeout
+
+    try:
+        with counter_pool().connection() as conn:
+            row = conn.execute(_upsert_sql(), [day]).fetchone()
+    except (PoolTimeout, PsycopgError):
+        logger.exception("case numbers: own transaction unavailable, numbering in the intake's")
+        return None
     return int(row[0])
 
 
@@ -107,9 +124,9 @@ def _next_in_callers_transaction(day: dt.date) -> int:
 def case_number_next(*, received_at: dt.datetime) -> str:
     """Hand out the next number for the receipt day (see the module docstring for how)."""
     day = local_date(received_at)
-    sequence = (
-        _next_in_own_transaction(day) if own_transaction() else _next_in_callers_transaction(day)
-    )
+    sequence = _next_in_own_transaction(day) if own_transaction() else None
+    if sequence is None:
+        sequence = _next_in_callers_transaction(day)
     if sequence > MAX_PER_DAY:
         raise OverflowError(f"more than {MAX_PER_DAY} cases received on {day}")
     return f"{day:%Y%m%d}{sequence:06d}"

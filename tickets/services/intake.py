@@ -364,8 +364,8 @@ def ticket_create(
         else basis_new(start=received_at, policy=deadlines.policy)
     )
     sla_refresh(ticket)
-    # Taken last, just before the insert: the day's counter row stays locked until commit,
-    # and every other intake of the day waits for it.
+    # Taken last, just before the insert: where the number is taken in this transaction
+    # (SQLite, tests), the day's counter row stays locked until commit (case_numbers.py).
     ticket.case_no = case_number_next(received_at=received_at)
     ticket.save()
     _attachments_add(ticket, message, inbound)
