@@ -261,17 +261,12 @@ def w4_sweep() -> dict[str, Any]:
 
 
 def w4_claim_plan() -> str:
-    """EXPLAIN ANALYZE of the sweep's claim query (first due row) at this size."""
-    from django.db.models import Q
-
-    from tickets.models import Ticket
+    """EXPLAIN ANALYZE of the sweep's batch claim (its own query, BATCH_SIZE rows) at this size."""
+    from sla.sweep import BATCH_SIZE, claim_queryset
+    from tickets.services.sla_events import BATCH_READ_FIELDS
 
     bench_prime_due()
-    queryset = (
-        Ticket.objects.filter(Q(sla_next_at__lte=timezone.now()))
-        .order_by("sla_next_at", "id")
-        .select_for_update(skip_locked=True, of=("self",))[:1]
-    )
+    queryset = claim_queryset(timezone.now(), set()).only(*BATCH_READ_FIELDS)[:BATCH_SIZE]
     with transaction.atomic(), connection.cursor() as cursor:
         sql, params = queryset.query.sql_with_params()
         cursor.execute("EXPLAIN ANALYZE " + sql, params)

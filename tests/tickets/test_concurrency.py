@@ -60,32 +60,42 @@ def run_in_threads(
     return results
 
 
+def intake_many(
+    worker: int, *, count: int, received_at: dt.datetime, phone_prefix: str
+) -> Callable[[], list[str]]:
+    """A thread's work: ``count`` new cases from new citizens; returns their case numbers."""
+
+    def work() -> list[str]:
+        numbers = []
+        for n in range(count):
+            result = services.intake_message(
+                message=services.IncomingMessage(
+                    channel="website",
+                    sender_kind=CitizenIdentity.Kind.PHONE,
+                    sender_id=f"{phone_prefix}{worker:04d}{n:04d}",
+                    text=f"第 {worker}-{n} 件：小区门口路灯不亮。",
+                    may_follow_up=False,
+                    received_at=received_at,
+                )
+            )
+            assert result.action == "created" and result.ticket is not None
+            numbers.append(result.ticket.case_no)
+        return numbers
+
+    return work
+
+
 def test_it_hands_out_unique_case_numbers_under_concurrent_intake() -> None:
     threads, per_thread = 8, 25
     # One receipt moment for all, so every number belongs to the same day whatever the clock.
     received_at = dt.datetime(2025, 3, 12, 9, 30, tzinfo=CHINA)
 
-    def intake_many(worker: int) -> Callable[[], list[str]]:
-        def work() -> list[str]:
-            numbers = []
-            for n in range(per_thread):
-                result = services.intake_message(
-                    message=services.IncomingMessage(
-                        channel="website",
-                        sender_kind=CitizenIdentity.Kind.PHONE,
-                        sender_id=f"139{worker:04d}{n:04d}",
-                        text=f"第 {worker}-{n} 件：小区门口路灯不亮。",
-                        may_follow_up=False,
-                        received_at=received_at,
-                    )
-                )
-                assert result.action == "created" and result.ticket is not None
-                numbers.append(result.ticket.case_no)
-            return numbers
-
-        return work
-
-    results = run_in_threads([intake_many(worker) for worker in range(threads)])
+    results = run_in_threads(
+        [
+            intake_many(worker, count=per_thread, received_at=received_at, phone_prefix="139")
+            for worker in range(threads)
+        ]
+    )
 
     assert [status for status, _ in results] == ["ok"] * threads, results
     numbers = [number for _, batch in results for number in batch]
@@ -292,27 +302,12 @@ def test_numbers_from_their_own_transaction_are_unique_under_concurrent_intake(
     threads, per_thread = 8, 25
     received_at = dt.datetime(2025, 3, 13, 9, 30, tzinfo=CHINA)
 
-    def intake_many(worker: int) -> Callable[[], list[str]]:
-        def work() -> list[str]:
-            numbers = []
-            for n in range(per_thread):
-                result = services.intake_message(
-                    message=services.IncomingMessage(
-                        channel="website",
-                        sender_kind=CitizenIdentity.Kind.PHONE,
-                        sender_id=f"138{worker:04d}{n:04d}",
-                        text=f"第 {worker}-{n} 件：楼道灯不亮。",
-                        may_follow_up=False,
-                        received_at=received_at,
-                    )
-                )
-                assert result.ticket is not None
-                numbers.append(result.ticket.case_no)
-            return numbers
-
-        return work
-
-    results = run_in_threads([intake_many(worker) for worker in range(threads)])
+    results = run_in_threads(
+        [
+            intake_many(worker, count=per_thread, received_at=received_at, phone_prefix="138")
+            for worker in range(threads)
+        ]
+    )
 
     assert [status for status, _ in results] == ["ok"] * threads, results
     numbers = [number for _, batch in results for number in batch]

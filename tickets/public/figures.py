@@ -86,8 +86,8 @@ def department_figures(
     """The 合计 row first, then each department ranked by on-time rate (样本不足 unranked)."""
     as_of = as_of or timezone.now()
     period = metrics.Period(start, end)
-    total = metrics.figures(period=period, as_of=as_of)
-    rows = metrics.breakdown(period=period, as_of=as_of, by="department")
+    found = metrics.figures_all(period=period, as_of=as_of, breakdowns=("department",))
+    total, rows = found.total, found.breakdown("department")
     league = metrics.league(rows, rank_by=RANK_BY)
     return [_row(total, total=True)] + [
         _row(item.figures, rank=item.rank, insufficient=item.insufficient) for item in league

@@ -29,7 +29,7 @@ from tickets.services.clocks import cycle_reset, sla_refresh
 from tickets.services.events import event_append, iso
 from tickets.services.intake import IncomingAttachment
 from tickets.services.runner import _required, _run
-from tickets.services.sla_events import _recipients
+from tickets.services.sla_events import recipient_ids
 
 PLATFORM = "12345平台"
 # Fields a re-dispatch may change; the department only while no department has taken the case.
@@ -75,9 +75,9 @@ def _notify(ticket: Ticket, *, kind: str, text: str, at: dt.datetime) -> None:
     StaffNotification.objects.bulk_create(
         [
             StaffNotification(
-                recipient=user, ticket=ticket, kind=kind, text=text[:300], created_at=at
+                recipient_id=user_id, ticket=ticket, kind=kind, text=text[:300], created_at=at
             )
-            for user in _recipients(ticket)
+            for user_id in recipient_ids([ticket]).get(ticket.pk, [])
         ]
     )
 

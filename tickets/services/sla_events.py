@@ -147,23 +147,9 @@ def sla_step(
     return SlaStep(kind, event_kind, which, due, text, ticket.reopen_count)
 
 
-def _recipients(ticket: Ticket) -> list[Any]:
-    """The assignee and the supervisors of the ticket's department (dispatchers for new ones)."""
-    users = get_user_model().objects.filter(is_active=True)
-    if ticket.department_id is None:
-        query = Q(staff_profile__role=Role.DISPATCHER)
-    else:
-        query = Q(
-            staff_profile__role=Role.SUPERVISOR, staff_profile__department_id=ticket.department_id
-        )
-    if ticket.assignee_id is not None:
-        query |= Q(pk=ticket.assignee_id)
-    return list(users.filter(query).distinct())
-
-
-def _recipient_ids(tickets: Sequence[Ticket]) -> dict[int, list[int]]:
-    """``_recipients`` for many tickets in one query: for each ticket, the ids of the users to
-    notify."""
+def recipient_ids(tickets: Sequence[Ticket]) -> dict[int, list[int]]:
+    """Who is told about each ticket, in one query for them all: the active assignee and the
+    supervisors of the ticket's department (the dispatchers for a ticket with none)."""
     departments = {t.department_id for t in tickets if t.department_id is not None}
     assignees = {t.assignee_id for t in tickets if t.assignee_id is not None}
     wanted: list[Q] = []
@@ -234,7 +220,7 @@ def sla_event_handle(*, ticket: Ticket, now: dt.datetime) -> str:
         payload=step.payload(),
         at=now,
     )
-    users = [user.pk for user in _recipients(ticket)]
+    users = recipient_ids([ticket]).get(ticket.pk, [])
     StaffNotification.objects.bulk_create(_notifications(ticket, step, users, now))
     return step.sla_kind
 
@@ -350,7 +336,7 @@ def _events_write(handled: list[tuple[Ticket, list[SlaStep]]], now: dt.datetime)
 
 
 def _notices_write(handled: list[tuple[Ticket, list[SlaStep]]], now: dt.datetime) -> None:
-    recipients = _recipient_ids([ticket for ticket, _steps in handled])
+    recipients = recipient_ids([ticket for ticket, _steps in handled])
     _insert(
         StaffNotification,
         [
