@@ -15,10 +15,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from config.jobs import start_in_process  # noqa: E402
 from dashboards.routing import websocket_urlpatterns as dashboard_websockets  # noqa: E402
+from integrations.spool import drainer_start, spool_waiting  # noqa: E402
 from tickets.routing import websocket_urlpatterns  # noqa: E402
 
 # Embedded default: the SLA sweep and other jobs run inside this process (no-op with Redis).
 start_in_process()
+# Pushes spooled on this machine while the database was away (by a process that has gone).
+if spool_waiting():
+    drainer_start()
 
 application = ProtocolTypeRouter(
     {

@@ -52,3 +52,51 @@ class SharedPoolRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = SharedPoolRedisCacheClient
+
+
+class FallbackCache:
+    """The shared cache, or this process's own memory while the shared one cannot be reached.
+
+    For counters whose loss is cheap (rate limits, throttles): with Redis away each process
+    keeps counting on its own, so a limit still holds per process (fail open, never a 500).
+    Replay checks, whose loss is not cheap, do not use this (``integrations.replay``)."""
+
+    WARN_EVERY = 60.0  # seconds between two warnings in the log
+
+    def __init__(self) -> None:
+        from django.core.cache.backends.locmem import LocMemCache
+
+        self._local = LocMemCache("minsheng-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+        self._warned_at = 0.0
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        from django.core.cache import cache
+
+        try:
+            return getattr(cache, name)(*args, **kwargs)
+        except Exception:
+            import logging
+            import time
+
+            now = time.monotonic()
+            if now - self._warned_at > self.WARN_EVERY:
+                self._warned_at = now
+                logging.getLogger(__name__).warning(
+                    "shared cache unavailable: counting in this process", exc_info=True
+                )
+            return getattr(self._local, name)(*args, **kwargs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._call("get", key, default)
+
+    def set(self, key: str, value: Any, timeout: Any = None) -> None:
+        self._call("set", key, value, timeout)
+
+    def add(self, key: str, value: Any, timeout: Any = None) -> bool:
+        return bool(self._call("add", key, value, timeout))
+
+    def delete(self, key: str) -> None:
+        self._call("delete", key)
+
+
+fallback_cache = FallbackCache()

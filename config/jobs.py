@@ -33,6 +33,9 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),
     Job("outbox", 5.0, "integrations.outbound.processor.outbox_process"),
+    # What an outage left behind: spooled pushes, unanswered journal rows, postponed replay
+    # checks (integrations/recovery.py). Idle, it is one indexed query.
+    Job("inbound-recover", 30.0, "integrations.recovery.journal_recover"),
     Job("weibo-poll", 60.0, "integrations.weibo.poller.poll_all"),
     # Monthly PDF report: from 01:00 on the 1st it queues last month's report if the archive has
     # none, and it generates queued reports (also those asked for on the dashboard, hence the

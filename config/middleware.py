@@ -25,3 +25,99 @@ class SyncBoundaryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
+
+
+# --- the boundary: what no view should ever have to handle -----------------------------------
+
+_JSON_PREFIXES = ("/api/", "/integrations/")
+
+
+def _refusal(request: HttpRequest, status: int, message: str, code: str) -> HttpResponse:
+    """A short answer in the form the caller reads: JSON for the API and the channels, XML
+    for Open311's .xml, plain Chinese text otherwise (no template: nothing that can fail)."""
+    import json
+
+    path = request.path_info
+    if path.startswith("/open311/"):
+        if path.endswith(".json"):
+            body = json.dumps([{"code": status, "description": message}], ensure_ascii=False)
+            return HttpResponse(body, status=status, content_type="application/json")
+        from xml.sax.saxutils import escape
+
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><errors><error>'
+            f"<code>{status}</code><description>{escape(message)}</description>"
+            "</error></errors>"
+        )
+        return HttpResponse(body, status=status, content_type="text/xml; charset=utf-8")
+    if path.startswith(_JSON_PREFIXES):
+        body = json.dumps({"code": code, "message": message}, ensure_ascii=False)
+        return HttpResponse(body, status=status, content_type="application/json")
+    if status == 503:
+        from django.template.loader import render_to_string
+
+        try:  # a template needs no database; if even that fails, plain text
+            page = render_to_string("503.html", {"message": message})
+        except Exception:
+            page = message
+        return HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class UnstorableInputMiddleware:
+    """Refuses, first of all, a request whose address carries what the database cannot store:
+    a NUL (``%00``) or an invalid character in the path or in a query parameter. Checked once
+    here, so no view, form or filter ever passes it to PostgreSQL (which answers with an
+    error, hence a 500). Bodies are checked where they are read (the channel parsers, Django
+    forms and DRF fields refuse NUL)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        problem = self._problem(request)
+        if problem is not None:
+            return _refusal(request, 400, problem, "invalid")
+        return self.get_response(request)
+
+    @staticmethod
+    def _problem(request: HttpRequest) -> str | None:
+        from integrations.wire import text_problem
+
+        found = text_problem(request.path)
+        if found is not None:
+            return f"请求地址{found[1]}。"
+        if not request.META.get("QUERY_STRING"):
+            return None
+        found = text_problem({key: request.GET.getlist(key) for key in request.GET})
+        if found is not None:
+            return f"查询参数 {found[0].split('[', 1)[0]} {found[1]}。"
+        return None
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that meets a database outage answers 503 with ``Retry-After``, in Chinese, never
+    a 500 (the channel endpoints keep their pushes first: ``integrations.spool``)."""
+
+    RETRY_AFTER = "30"
+    MESSAGE = "系统暂时无法访问数据库，请稍后再试。"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s %s: database unavailable (%s)", request.method, request.path, exception
+        )
+        response = _refusal(request, 503, self.MESSAGE, "unavailable")
+        response["Retry-After"] = self.RETRY_AFTER
+        return response

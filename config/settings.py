@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a NUL or invalid character in the address is refused before anything reads it.
+    "config.middleware.UnstorableInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "config.middleware.SyncBoundaryMiddleware",  # last: see its docstring
 ]
 
@@ -267,6 +270,10 @@ WEBSITE_RATE_LIMIT = os.environ.get("WEBSITE_RATE_LIMIT", "10/hour")
 # Demo mode (`make run` sets DEMO=1): allows load_demo and the demo channel accounts, whose
 # secrets are public. Never on in production.
 DEMO_MODE = envbool("DEMO", False)
+# Where a channel push waits while the database is away (integrations/spool.py): local disk
+# of each web machine, replayed by that machine's web processes and the inbound-recover job.
+INBOUND_SPOOL_DIR = Path(os.environ.get("INBOUND_SPOOL_DIR", VAR_DIR / "spool"))
+INBOUND_SPOOL_MAX_BYTES = envint("INBOUND_SPOOL_MAX_MB", 512) * 1024 * 1024
 # Publish a replied case's record without review when redaction masked nothing.
 PUBLIC_AUTO_PUBLISH = envbool("PUBLIC_AUTO_PUBLISH", True)
 

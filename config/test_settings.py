@@ -19,3 +19,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # the suite numbers inside the caller's transaction, and tests/tickets/test_concurrency.py
 # turns the production path on where it tests it.
 CASE_NUMBERS_OWN_TRANSACTION = False
+
+# Spooled pushes are replayed by the test that spools them (spool_drain), not by a thread of
+# its own that would race the test's transaction.
+INBOUND_SPOOL_AUTODRAIN = False

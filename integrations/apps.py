@@ -11,8 +11,16 @@ class IntegrationsConfig(AppConfig):
 
         # Turn timeline events into outbox rows (citizen notices, 12345 callbacks).
         from integrations.hotline import callbacks
+
+        # Each channel registers how its journal rows are taken in again and how its spooled
+        # pushes are replayed (the recovery job runs in workers that load no URLconf).
+        from integrations.hotline import inbound as hotline_inbound  # noqa: F401
+        from integrations.open311 import parser as open311_parser  # noqa: F401
         from integrations.outbound import notices
+        from integrations.website import parser as website_parser  # noqa: F401
+        from integrations.wechat import inbound as wechat_inbound  # noqa: F401
         from integrations.wechat import transport as wechat_transport  # noqa: F401 - senders
+        from integrations.weibo import inbound as weibo_inbound  # noqa: F401
         from integrations.weibo import transport as weibo_transport  # noqa: F401 - senders
 
         for module in (notices, callbacks):

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import InboundMessage
+from integrations.wire import storable, storable_value, text_problem
 from tickets.errors import TicketError
 from tickets.models import Ticket
 from tickets.services.intake import IncomingMessage, IntakeResult, intake_message
@@ -38,7 +39,32 @@ class Ignore(Exception):
         self.response = response or {}
 
 
+class NotProcessed(Exception):
+    """The message is in the journal (``accepted``) but the database went away before it was
+    taken in: the recovery pass (``integrations.recovery``) takes it in later."""
+
+    def __init__(self, inbound: InboundMessage) -> None:
+        super().__init__(f"inbound {inbound.channel}:{inbound.pk} stored, not processed")
+        self.inbound = inbound
+
+
 Parser = Callable[[bytes], IncomingMessage]
+# A database outage, as opposed to a message the database refuses (DataError, IntegrityError).
+OUTAGE = (OperationalError, InterfaceError)
+# What each field of a parsed message is called when it is refused.
+FIELD_NAMES = {
+    "text": "内容",
+    "title": "标题",
+    "sender_id": "发送者",
+    "sender_name": "姓名",
+    "phone": "电话",
+    "email": "邮箱",
+    "address": "地址",
+    "category_code": "分类代码",
+    "department_code": "单位代码",
+    "external_ref": "外部编号",
+    "attachments": "附件",
+}
 
 
 @dataclass
@@ -66,21 +92,23 @@ def journal_store(
     repeat costs no failed insert and needs no savepoint. ``attempts=1`` stores a row whose
     processing starts right away (``journal_process(counted=True)``); ``status``/``reason``
     are written only on a new row."""
+    # Keys, headers and reasons quote what a stranger sent: never the part that cannot be stored.
+    dedupe_key = storable(dedupe_key)[:200]
     row = InboundMessage(
         channel=channel,
-        account=account,
-        dedupe_key=dedupe_key[:200],
+        account=storable(account)[:64],
+        dedupe_key=dedupe_key,
         raw_body=raw_body,
-        content_type=content_type[:100],
-        headers=headers or {},
+        content_type=storable(content_type)[:100],
+        headers=storable_value(headers or {}),
         received_at=timezone.now(),
         attempts=attempts,
         status=status,
-        reason=reason[:2000],
+        reason=storable(reason)[:2000],
     )
     pk = _insert_unless_present(row)
     if pk is None:
-        return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key[:200]), False
+        return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
     row.pk = pk
     row._state.adding = False
     row._state.db = connection.alias
@@ -139,16 +167,19 @@ def journal_process(
     message: IncomingMessage | None = None
     response: dict[str, Any] = {}
     try:
-        message = parse(bytes(inbound.raw_body))
-        if message.received_at is None:
+        candidate = parse(bytes(inbound.raw_body))
+        _refuse_unstorable(candidate)
+        if candidate.received_at is None:
             # When it reached us, not when it was (re)processed.
-            message.received_at = inbound.received_at
-        parsed = _describe(message)
+            candidate.received_at = inbound.received_at
+        parsed, message = _describe(candidate), candidate
     except Ignore as exc:
         status, reason, response = InboundMessage.Status.IGNORED, str(exc), exc.response
     except ParseRejected as exc:
         status, reason = InboundMessage.Status.REJECTED, str(exc)
         response = {"action": "rejected", "reason": reason}
+    except OUTAGE:  # a parser that reads the database (Open311's categories, 12345's maps)
+        raise NotProcessed(inbound)
     except Exception as exc:  # a bad message must never cost us the message
         status, reason, response = _failed(inbound, exc)
     try:
@@ -162,6 +193,10 @@ def journal_process(
                 raise _Answered()
     except _Answered:
         return _stored_answer(inbound)
+    except OUTAGE:
+        # The row stays ``accepted`` with no answer: taken in by the recovery pass (or by the
+        # channel's retry), never marked failed for what was the database's fault.
+        raise NotProcessed(inbound)
     except TicketError as exc:
         status, reason, ticket = InboundMessage.Status.REJECTED, str(exc), None
         response = {"action": "rejected", "reason": reason}
@@ -186,9 +221,9 @@ def _record(
     """Store the outcome on the row unless it has an answer already; False if it had."""
     fields = {
         "status": status,
-        "reason": reason[:2000],
-        "parsed": parsed,
-        "response": response,
+        "reason": storable(reason)[:2000],
+        "parsed": storable_value(parsed),
+        "response": storable_value(response),
         "ticket": ticket,
         "processed_at": at,
     }
@@ -224,7 +259,10 @@ def inbound_receive(
     content_type: str = "",
     headers: dict[str, str] | None = None,
 ) -> Outcome:
-    """Journal, then process once. A repeat returns the first answer."""
+    """Journal, then process once. A repeat returns the first answer.
+
+    Raises the database's own error when the message could not be stored (the caller keeps
+    it another way: the spool), and ``NotProcessed`` when it was stored but not taken in."""
     inbound, created = journal_store(
         channel=channel,
         dedupe_key=dedupe_key,
@@ -236,7 +274,10 @@ def inbound_receive(
     )
     if not created and inbound.response is not None:
         return Outcome(inbound=inbound, repeated=True, response=inbound.response)
-    response = journal_process(inbound=inbound, parse=parse, counted=created)
+    try:
+        response = journal_process(inbound=inbound, parse=parse, counted=created)
+    except OUTAGE:
+        raise NotProcessed(inbound)
     return Outcome(inbound=inbound, repeated=not created, response=response)
 
 
@@ -261,9 +302,47 @@ def inbound_reject(
         reason=reason,
     )
     if not created:
-        InboundMessage.objects.filter(pk=inbound.pk).update(status=status, reason=reason[:2000])
+        InboundMessage.objects.filter(pk=inbound.pk).update(
+            status=status, reason=storable(reason)[:2000]
+        )
         inbound.refresh_from_db()
     return inbound
+
+
+def _refuse_unstorable(message: IncomingMessage) -> None:
+    """Every text of every channel, checked once before it can reach the database."""
+    problem = text_problem(
+        {name: value for name, value in vars(message).items() if name != "attachments"}
+    ) or text_problem([vars(item) for item in message.attachments], "attachments")
+    if problem is not None:
+        where, why = problem
+        name = where.split("[", 1)[0].split(".", 1)[0]
+        raise ParseRejected(f"{FIELD_NAMES.get(name, name)}（{where}）{why}")
+
+
+Reprocessor = Callable[[InboundMessage], Any]
+_REPROCESSORS: dict[str, Reprocessor] = {}
+
+
+def reprocessor_register(channel: str, reprocess: Reprocessor) -> None:
+    """Name how a channel's journal rows are taken in again (recovery pass, admin action)."""
+    _REPROCESSORS[channel] = reprocess
+
+
+def journal_reprocess(inbound: InboundMessage) -> None:
+    """Take one journaled message in again through its channel. An unanswered row is simply
+    processed; a ``failed`` one (an administrator's retry) is reopened first."""
+    reprocess = _REPROCESSORS.get(inbound.channel)
+    if reprocess is None:
+        raise LookupError(f"渠道 {inbound.channel} 没有重新处理的方法")
+    if inbound.response is not None:
+        if inbound.status != InboundMessage.Status.FAILED:
+            return
+        InboundMessage.objects.filter(pk=inbound.pk).update(
+            status=InboundMessage.Status.ACCEPTED, response=None
+        )
+        inbound.status, inbound.response = InboundMessage.Status.ACCEPTED, None
+    reprocess(inbound)
 
 
 def _describe(message: IncomingMessage) -> dict[str, Any]:

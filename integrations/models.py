@@ -176,3 +176,24 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.get_status_display()})"
+
+
+class ReplayCheck(models.Model):
+    """A signed push taken in while the shared replay store (Redis) was away: its one-time
+    ``(timestamp, nonce)`` key is checked there once it is back (``integrations.replay``)."""
+
+    key = models.CharField(_("重放键"), max_length=200)
+    digest = models.CharField(_("消息摘要"), max_length=64)
+    inbound = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("记录时间"))
+    expires_at = models.DateTimeField(_("过期时间"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("待补做的重放校验")
+        verbose_name_plural = _("待补做的重放校验")
+
+    def __str__(self) -> str:
+        return self.key

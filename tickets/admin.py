@@ -58,6 +58,7 @@ EVENT_KINDS: dict[str, str] = {
     "supervise": "平台督办",
     "redispatch": "平台重新派单",
     "notice_undeliverable": "通知无法送达",
+    "replay_suspected": "疑似重放",
     **ACTIONS,
 }
 

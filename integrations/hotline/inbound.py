@@ -5,19 +5,21 @@ it to one service: a new dispatch goes through intake (``inbound_receive``); a r
 an urge, a supervision, a recall or a feedback acts on the order's ticket. The journal row is
 keyed ``<order_no>:<event>:<version>``, so a repeated push gets the first answer and changes
 nothing. Answers: 200 ``{"code": 0, "case_no"}``; 400 ``{"code", "message"}`` naming the field;
-401 for authentication.
+401 for authentication; 503 ``{"code": 50300}`` while the database is away (the push is kept —
+spooled, or journaled — and the platform's retry gets the real answer).
+
+With Redis away the nonce check is postponed (``integrations.replay``), never the push: the
+signature covers the body, and the journal's key makes a replayed body change nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, JsonResponse
@@ -25,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from integrations import journal, replay, spool
 from integrations.hotline import orders, signing
 from integrations.hotline.parser import (
     CHANNEL,
@@ -34,8 +37,15 @@ from integrations.hotline.parser import (
     full_address,
     order_parse,
 )
-from integrations.journal import ParseRejected, inbound_receive, inbound_reject, journal_store
+from integrations.journal import (
+    NotProcessed,
+    ParseRejected,
+    inbound_receive,
+    inbound_reject,
+    journal_store,
+)
 from integrations.models import ChannelAccount, InboundMessage
+from integrations.wire import storable, storable_value
 from tickets.errors import ConflictError, InvalidInput, TicketError, TicketNotFound
 from tickets.models import State, Ticket
 from tickets.services.feedback import ticket_feedback
@@ -56,7 +66,9 @@ INVALID_FIELD = 40001
 UNKNOWN_ORDER = 40401
 CONFLICT = 40901
 FAILED = 50000
+UNAVAILABLE = 50300
 FAILED_MESSAGE = "处理失败，已记录，将由管理员重新处理。"
+UNAVAILABLE_MESSAGE = "系统暂时无法处理（数据库不可用），推送已保存，请稍后重试。"
 
 
 @dataclass
@@ -78,24 +90,31 @@ def _error(status: int, code: int, message: str) -> JsonResponse:
     return _json(status, {"code": code, "message": message})
 
 
-def _authenticate(request: HttpRequest, account: ChannelAccount, raw: bytes) -> str:
-    """'' when the push is authentic and fresh, else why not (for the 401 answer)."""
+def _authenticate(
+    request: HttpRequest, account: ChannelAccount, raw: bytes
+) -> tuple[str, replay.Claim | None]:
+    """('', claim) when the push is authentic and fresh, else (why not, None) for the 401."""
     timestamp = request.headers.get(signing.TIMESTAMP_HEADER, "")
     nonce = request.headers.get(signing.NONCE_HEADER, "")
     given = request.headers.get(signing.SIGNATURE_HEADER, "")
     if not (timestamp and nonce and given):
-        return "缺少签名请求头 X-Hotline-Timestamp / X-Hotline-Nonce / X-Hotline-Signature"
+        return "缺少签名请求头 X-Hotline-Timestamp / X-Hotline-Nonce / X-Hotline-Signature", None
     if len(nonce) > signing.MAX_NONCE_LENGTH:
-        return "X-Hotline-Nonce 过长"
+        return "X-Hotline-Nonce 过长", None
     if not signing.signature_valid(account.secret("secret"), timestamp, nonce, raw, given):
-        return "签名无效"
-    if not signing.timestamp_fresh(timestamp, now=time.time()):
-        return f"时间戳与当前时间相差超过 {signing.MAX_SKEW_SECONDS} 秒"
+        return "签名无效", None
+    if not signing.timestamp_fresh(timestamp, now=spool.request_time(request)):
+        return f"时间戳与当前时间相差超过 {signing.MAX_SKEW_SECONDS} 秒", None
     # Only an authentic push spends its nonce, so a forger cannot burn the platform's nonces.
     digest = hashlib.sha256(nonce.encode("utf-8")).hexdigest()[:40]
-    if not cache.add(f"hotline:nonce:{account.pk}:{digest}", 1, signing.NONCE_TTL_SECONDS):
-        return "该 nonce 已在 10 分钟内使用过（疑似重放）"
-    return ""
+    key = f"hotline:nonce:{account.pk}:{digest}"
+    item = spool.spooled(request)
+    if item is not None and item.verified:  # spent when it first arrived
+        return "", replay.Claim("fresh", key, replay.body_digest(raw), 0)
+    claim = replay.nonce_claim(key, raw, ttl=signing.NONCE_TTL_SECONDS)
+    if claim.verdict in ("retry", "replay"):
+        return "该 nonce 已在 10 分钟内使用过（疑似重放）", None
+    return "", claim
 
 
 def _headers(request: HttpRequest) -> dict[str, str]:
@@ -106,14 +125,17 @@ def _headers(request: HttpRequest) -> dict[str, str]:
 @csrf_exempt
 @require_POST
 def orders_receive(request: HttpRequest, slug: str) -> JsonResponse:
-    account = ChannelAccount.objects.filter(
-        slug=slug, kind=ChannelAccount.Kind.HOTLINE, active=True
-    ).first()
+    try:
+        account = ChannelAccount.objects.filter(
+            slug=slug, kind=ChannelAccount.Kind.HOTLINE, active=True
+        ).first()
+    except spool.OUTAGE:
+        return _keep(request, slug, verified=False)
     if account is None:
         return _error(404, UNKNOWN_ACCOUNT, "未知或已停用的 12345 平台账号。")
     raw = request.body
-    failure = _authenticate(request, account, raw)
-    if failure:
+    failure, claim = _authenticate(request, account, raw)
+    if failure or claim is None:
         logger.warning("hotline %s: refused push: %s", slug, failure)
         return _error(401, AUTH_FAILED, failure)
     try:
@@ -121,17 +143,54 @@ def orders_receive(request: HttpRequest, slug: str) -> JsonResponse:
     except HotlineInvalid as exc:
         # Authentic but unusable: kept as rejected (by content, so a corrected push with the
         # same order_no/event/version is still taken), answered with the field and why.
-        inbound_reject(
-            channel=CHANNEL,
-            dedupe_key=f"invalid:{slug}:{hashlib.sha256(raw).hexdigest()}",
-            raw_body=raw,
-            reason=exc.message,
-            account=slug,
-            content_type=request.content_type or "",
-        )
+        try:
+            inbound_reject(
+                channel=CHANNEL,
+                dedupe_key=f"invalid:{slug}:{hashlib.sha256(raw).hexdigest()}",
+                raw_body=raw,
+                reason=exc.message,
+                account=slug,
+                content_type=request.content_type or "",
+            )
+        except spool.OUTAGE:
+            return _keep(request, slug, verified=True)
         return _error(400, INVALID_FIELD, exc.message)
-    response = order_receive(account=account, order=order, raw=raw, headers=_headers(request))
+    try:
+        response = order_receive(account=account, order=order, raw=raw, headers=_headers(request))
+    except NotProcessed as exc:
+        _postponed_check(claim, exc.inbound)
+        return _error(503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
+    except spool.OUTAGE:
+        return _keep(request, slug, verified=True)
+    if claim.verdict == "unchecked":
+        _postponed_check(claim, _journal_row(account, order))
     return _answer(response)
+
+
+def _keep(request: HttpRequest, slug: str, *, verified: bool) -> JsonResponse:
+    """The database is away: spool the push and ask the platform to retry (503)."""
+    if spool.spooled(request) is not None:
+        raise spool.StillDown()
+    try:
+        spool.spool_write(request, channel=CHANNEL, slug=slug, verified=verified)
+    except spool.SpoolFull:
+        logger.error("hotline push for %s refused: the spool is full", slug)
+    return _error(503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
+
+
+def _journal_row(account: ChannelAccount, order: HotlineOrder) -> InboundMessage | None:
+    return InboundMessage.objects.filter(
+        channel=CHANNEL, dedupe_key=f"{account.slug}:{order.dedupe_key}"
+    ).first()
+
+
+def _postponed_check(claim: replay.Claim, inbound: InboundMessage | None) -> None:
+    if claim.verdict != "unchecked":
+        return
+    try:
+        replay.replay_check_later(claim, inbound)
+    except spool.OUTAGE:
+        logger.error("hotline: a postponed replay check was lost to the outage")
 
 
 def _answer(response: dict[str, Any]) -> JsonResponse:
@@ -145,7 +204,8 @@ def _answer(response: dict[str, Any]) -> JsonResponse:
         else:
             response = {"code": OK, "case_no": response.get("case_no", "")}
     code = int(response["code"])
-    status = 200 if code == OK else 500 if code >= FAILED else 400
+    # A push we failed to process is kept (journal, for an administrator): 503, never a 500.
+    status = 200 if code == OK else 503 if code >= FAILED else 400
     return _json(status, response)
 
 
@@ -179,7 +239,10 @@ def order_receive(
     inbound, created = journal_store(**common)
     if not created and inbound.response is not None:
         return inbound.response  # type: ignore[no-any-return]
-    return _process(inbound, lambda: HANDLERS[order.event](account, order))
+    try:
+        return _process(inbound, lambda: HANDLERS[order.event](account, order))
+    except spool.OUTAGE:
+        raise NotProcessed(inbound)
 
 
 def _dispatch_parser(account: ChannelAccount) -> Callable[[bytes], IncomingMessage]:
@@ -225,6 +288,8 @@ def _process(inbound: InboundMessage, handle: Callable[[], Handled]) -> dict[str
                 status=InboundMessage.Status.REJECTED,
                 reason=exc.message,
             )
+        except spool.OUTAGE:
+            raise  # not the push's fault: it stays unanswered for the retry or recovery
         except Exception as exc:
             logger.exception("hotline inbound %s failed", inbound.pk)
             result = Handled(
@@ -234,9 +299,9 @@ def _process(inbound: InboundMessage, handle: Callable[[], Handled]) -> dict[str
             )
         InboundMessage.objects.filter(pk=inbound.pk).update(
             status=result.status,
-            reason=result.reason[:2000],
-            parsed=result.parsed or None,
-            response=result.response,
+            reason=storable(result.reason)[:2000],
+            parsed=storable_value(result.parsed) or None,
+            response=storable_value(result.response),
             ticket_id=result.ticket_id,
             processed_at=timezone.now(),
         )
@@ -350,3 +415,15 @@ HANDLERS: dict[str, Callable[[ChannelAccount, HotlineOrder], Handled]] = {
     "recall": _recall,
     "feedback": _feedback,
 }
+
+
+spool.register(CHANNEL, orders_receive)
+
+
+def _reprocess(inbound: InboundMessage) -> None:
+    account = ChannelAccount.objects.get(kind=ChannelAccount.Kind.HOTLINE, slug=inbound.account)
+    raw = bytes(inbound.raw_body)
+    order_receive(account=account, order=order_parse(raw), raw=raw, headers=inbound.headers)
+
+
+journal.reprocessor_register(CHANNEL, _reprocess)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from integrations.wire import WireError, json_load, text_problem
 from tickets.models import CitizenIdentity, Feedback, RequestType, Urgency
 from tickets.services.intake import IncomingAttachment, IncomingMessage
 
@@ -200,13 +201,17 @@ def _feedback_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_parse(raw: bytes) -> HotlineOrder:
-    """Check a push body; raises ``HotlineInvalid`` for the first field that is wrong."""
+    """Check a push body; raises ``HotlineInvalid`` for the first field that is wrong (a
+    body nested too deep, or a text PostgreSQL cannot store, is refused before anything)."""
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise HotlineInvalid("body", "请求体应为 UTF-8 编码的 JSON 对象")
+        data = json_load(raw)
+    except WireError as exc:
+        raise HotlineInvalid(exc.field, f"请求体应为 UTF-8 编码的 JSON 对象：{exc.message}")
     if not isinstance(data, dict):
         raise HotlineInvalid("body", "请求体应为 JSON 对象")
+    problem = text_problem(data)
+    if problem is not None:
+        raise HotlineInvalid(*problem)
     event = data.get("event")
     if not isinstance(event, str) or event not in EVENTS:
         shown = event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import parse_qs
 
+from integrations import journal
 from integrations.journal import ParseRejected
+from integrations.wire import text_problem
 from tickets.models import Category, CitizenIdentity, RequestType
 from tickets.services.intake import IncomingAttachment, IncomingMessage
 
@@ -54,6 +57,9 @@ def parser_for(client: str) -> Callable[[bytes], IncomingMessage]:
 
     def parse(raw: bytes) -> IncomingMessage:
         data = _fields(raw)
+        problem = text_problem(data)
+        if problem is not None:
+            raise ParseRejected(f"{problem[0]} {problem[1]}。")
         code = data.get("service_code", "")
         if not code:
             raise ParseRejected("缺少 service_code（服务分类）。")
@@ -109,3 +115,10 @@ def parser_for(client: str) -> Callable[[bytes], IncomingMessage]:
         )
 
     return parse
+
+
+def _reprocess(inbound: Any) -> None:
+    journal.journal_process(inbound=inbound, parse=parser_for(inbound.account))
+
+
+journal.reprocessor_register(CHANNEL, _reprocess)

@@ -15,11 +15,12 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from integrations.journal import inbound_receive
+from integrations.journal import NotProcessed, inbound_receive
 from integrations.models import InboundMessage
 from integrations.open311 import serializers
 from integrations.open311.parser import CHANNEL, parser_for
 from integrations.open311.render import error, iso, respond
+from integrations.wire import text_problem
 from tickets.models import Category, Ticket
 from tickets.models_public import Open311ApiKey, PublicRecord
 
@@ -134,7 +135,10 @@ def _item(ticket: Ticket) -> dict:
 
 def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     # Some clients send the key in the query string, the standard puts it in the form.
-    key = Open311ApiKey.find_active(request.POST.get("api_key") or request.GET.get("api_key", ""))
+    given = request.POST.get("api_key") or request.GET.get("api_key", "")
+    if text_problem(given) is not None:
+        return error(fmt, 403, "api_key 无效或已停用，请向管理员申请。")
+    key = Open311ApiKey.find_active(given)
     if key is None:
         # Refused before anything changed: nothing is journaled for an unknown client.
         return error(fmt, 403, "api_key 无效或已停用，请向管理员申请。")
@@ -148,15 +152,20 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         ]
     ).encode()
     token = secrets.token_urlsafe(12)
-    outcome = inbound_receive(
-        channel=CHANNEL,
-        dedupe_key=token,
-        raw_body=body,
-        parse=parser_for(key.prefix),
-        account=key.prefix,
-        content_type="application/x-www-form-urlencoded",
-        headers={"client": key.name[:100]},
-    )
+    try:
+        outcome = inbound_receive(
+            channel=CHANNEL,
+            dedupe_key=token,
+            raw_body=body,
+            parse=parser_for(key.prefix),
+            account=key.prefix,
+            content_type="application/x-www-form-urlencoded",
+            headers={"client": key.name[:100]},
+        )
+    except NotProcessed:
+        # Kept in the journal and taken in by the recovery pass: the token finds the case.
+        created = {"token": token, "service_notice": "已收到，稍后受理。", "account_id": None}
+        return respond(fmt, "service_requests", [created])
     Open311ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     response = outcome.response
     if response.get("action") == "created":
@@ -168,7 +177,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         }
         return respond(fmt, "service_requests", [created])
     if response.get("action") == "failed":
-        return error(fmt, 500, str(response.get("reason", "处理失败，已记录。")))
+        return error(fmt, 503, str(response.get("reason", "处理失败，已记录。")))
     return error(fmt, 400, str(response.get("reason") or "请求未被受理。"))
 
 

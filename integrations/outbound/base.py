@@ -27,7 +27,7 @@ class Notice:
 
     ticket_id: int
     case_no: str
-    kind: str  # acknowledged | request_info | extended | replied
+    kind: str  # received | acknowledged | request_info | extended | replied
     text: str  # full text (customer-service message, SMS)
     fields: dict[str, str] = field(default_factory=dict)  # short fields for template messages
     url: str = ""

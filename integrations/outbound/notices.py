@@ -154,3 +154,44 @@ def on_ticket_event(event: TicketEvent) -> None:
             "next_attempt_at": now,
         },
     )
+
+
+def notice_received(*, inbound: Any) -> OutboxMessage | None:
+    """Send a conversational channel's answer to a message that was taken in after its
+    request had been answered (replayed from the spool, or by the recovery pass): the
+    passive reply that would have carried the case number never reached the citizen."""
+    response = inbound.response or {}
+    text = str(response.get("reply") or "")
+    if inbound.ticket_id is None or not text or inbound.channel not in CONVERSATION_CHANNELS:
+        return None
+    ticket = Ticket.objects.select_related("citizen").get(pk=inbound.ticket_id)
+    identity_kind, recipient = recipient_for(ticket)
+    url = str(response.get("lookup_url") or lookup_url(ticket))
+    now = timezone.now()
+    notice = Notice(
+        ticket_id=ticket.pk,
+        case_no=ticket.case_no,
+        kind="received",
+        text=text if url in text else f"{text} {url}",
+        fields={
+            "case_no": ticket.case_no,
+            "state": str(State(ticket.state).label),
+            "time": f"{timezone.localtime(inbound.received_at):%Y-%m-%d %H:%M}",
+            "remark": _short("诉求已登记"),
+        },
+        url=url,
+    )
+    row, _created = OutboxMessage.objects.get_or_create(
+        idempotency_key=f"received:{inbound.pk}",
+        defaults={
+            "kind": KIND,
+            "channel": ticket.channel,
+            "account": account_for(ticket),
+            "ticket": ticket,
+            "recipient": recipient[:200],
+            "payload": {"notice": asdict(notice), "identity_kind": identity_kind},
+            "created_at": now,
+            "next_attempt_at": now,
+        },
+    )
+    return row

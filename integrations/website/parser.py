@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from integrations import journal
 from tickets.models import Channel, CitizenIdentity, RequestType
 from tickets.services import IncomingAttachment, IncomingMessage
 from tickets.services.citizen import UPLOAD_PREFIX
@@ -39,3 +40,10 @@ def website_message(body: bytes) -> IncomingMessage:
         ],
         may_follow_up=False,
     )
+
+
+def _reprocess(inbound: Any) -> None:
+    journal.journal_process(inbound=inbound, parse=website_message)
+
+
+journal.reprocessor_register(Channel.WEBSITE, _reprocess)

@@ -1,16 +1,19 @@
 """Cases filed per client address (``settings.WEBSITE_RATE_LIMIT``, default "10/hour").
 
 A sliding window kept in the Django cache (Redis in production, so every worker shares it).
-Only cases actually filed count: a form sent back for correction costs nothing."""
+Only cases actually filed count: a form sent back for correction costs nothing. With Redis
+away the window is kept per process (``config.cache.fallback_cache``): fail open, a citizen is
+never refused for our outage (docs/resilience.md)."""
 
 from __future__ import annotations
 
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
+
+from config.cache import fallback_cache as cache
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_RATE = "10/hour"

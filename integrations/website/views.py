@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from integrations.journal import inbound_receive
+from integrations.journal import NotProcessed, inbound_receive
 from integrations.models import InboundMessage
 from integrations.website import ratelimit
 from integrations.website.forms import (
@@ -149,14 +149,19 @@ def _file_valid(request: HttpRequest, form: CaseForm, dedupe_key: str) -> HttpRe
                 "storage_name": name,
             }
         )
-    outcome = inbound_receive(
-        channel=Channel.WEBSITE,
-        dedupe_key=dedupe_key,
-        raw_body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        parse=website_message,
-        content_type="application/json",
-        headers={"source": "form"},
-    )
+    try:
+        outcome = inbound_receive(
+            channel=Channel.WEBSITE,
+            dedupe_key=dedupe_key,
+            raw_body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            parse=website_message,
+            content_type="application/json",
+            headers={"source": "form"},
+        )
+    except NotProcessed:
+        # Kept in the journal, taken in by the recovery pass; the same token resubmitted
+        # (the citizen's retry) finds that row, so it is never filed twice.
+        return _render_file(request, form, status=503, refused=FAILED)
     ticket = outcome.inbound.ticket
     if outcome.repeated:  # a simultaneous double click: the first one stored its own files
         attachments_discard(stored)

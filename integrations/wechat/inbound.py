@@ -3,7 +3,14 @@
 Verify (parameters, signature, replay window, size, no DTD), journal the raw body, parse, hand
 to intake, and answer at once with a passive reply. A push that passed the signature check is
 always answered with WeChat XML or ``success``; what cannot be read stays in the journal as
-``failed`` and is reported as an error (Sentry)."""
+``failed`` and is reported as an error (Sentry).
+
+Outages (docs/resilience.md): with the database away the push is spooled to local disk
+(``integrations.spool``) and answered at once, so WeChat's three tries within 15 s are never
+needed and never lost; the case number follows as a customer-service message once the spool is
+replayed. With Redis away the replay check is postponed (``integrations.replay``), never the
+message. A retry of the identical signed request (same query, same body) is let through and
+answered from the journal (dedupe on MsgId)."""
 
 from __future__ import annotations
 
@@ -11,15 +18,15 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from integrations.journal import Ignore, Parser, inbound_receive
+from integrations import journal, replay, spool
+from integrations.journal import Ignore, NotProcessed, Parser, inbound_receive
 from integrations.models import ChannelAccount
+from integrations.outbound.notices import notice_received
 from integrations.wechat import crypto, parser, replies
 from integrations.wechat.events import event_handle
 from tickets.services.intake import IncomingMessage
@@ -66,19 +73,15 @@ def _replay_window() -> int:
     return int(getattr(settings, "WECHAT_REPLAY_WINDOW", REPLAY_WINDOW))
 
 
-def _nonce_fresh(slug: str, timestamp: str, nonce: str) -> bool:
-    """A signed (timestamp, nonce) is used once: in plain mode the signature does not cover
-    the body, so a captured query string must not carry a second body."""
-    key = f"wechat:nonce:{slug}:{timestamp}:{nonce[:64]}"
-    try:
-        return bool(cache.add(key, 1, timeout=2 * _replay_window() + 60))
-    except Exception:  # the cache being down must not stop intake; the journal still dedupes
-        logger.warning("wechat nonce cache unavailable", exc_info=True)
-        return True
+def _nonce_key(slug: str, timestamp: str, nonce: str) -> str:
+    """A signed (timestamp, nonce) carries one body: in plain mode the signature does not
+    cover the body, so a captured query string must not carry a second one."""
+    return f"wechat:nonce:{slug}:{timestamp}:{nonce[:64]}"
 
 
 def _verify(request: HttpRequest, account: ChannelAccount) -> HttpResponse | None:
-    """None when the query is complete, signed and fresh; else the refusal."""
+    """None when the query is complete, signed and fresh; else the refusal. (The one-time use
+    of a POST's signed query is checked with its body, in ``_push``.)"""
     params = request.GET
     needed = ["signature", "timestamp", "nonce"] + (["echostr"] if request.method == "GET" else [])
     missing = [name for name in needed if not params.get(name)]
@@ -93,10 +96,8 @@ def _verify(request: HttpRequest, account: ChannelAccount) -> HttpResponse | Non
         return _plain(403, "签名校验失败")
     if not crypto.signature_ok(params["signature"], token, timestamp, params["nonce"]):
         return _plain(403, "签名校验失败")
-    if abs(timezone.now().timestamp() - int(timestamp)) > _replay_window():
+    if abs(spool.request_time(request) - int(timestamp)) > _replay_window():
         return _plain(403, "时间戳超出允许范围")
-    if not _nonce_fresh(account.slug, timestamp, params["nonce"]):
-        return _plain(403, "重复的请求")
     return None
 
 
@@ -115,9 +116,18 @@ def _journal_headers(request: HttpRequest) -> dict[str, str]:
     }
 
 
+RECEIVED = "您的消息已收到，系统正在登记，稍后会把受理编号发给您。"
+
+
 def _receive(
-    request: HttpRequest, account: ChannelAccount, key: str, raw: bytes
-) -> dict[str, Any] | None:
+    request: HttpRequest,
+    account: ChannelAccount,
+    key: str,
+    raw: bytes,
+    claim: replay.Claim,
+) -> dict[str, Any]:
+    """Journal and take in; the answer to give. With the database away the push is spooled
+    (or, stored but not yet taken in, left to the recovery pass) and answered as received."""
     try:
         outcome = inbound_receive(
             channel="wechat",
@@ -128,10 +138,28 @@ def _receive(
             content_type=request.content_type or "",
             headers=_journal_headers(request),
         )
-    except Exception:  # could not even store it: let WeChat retry rather than lose it
-        logger.exception("wechat push for %s could not be journaled", account.slug)
-        return None
+    except NotProcessed as exc:
+        _postponed_check(claim, exc.inbound)
+        return {"action": "received", "reply": RECEIVED}
+    except spool.OUTAGE:
+        if spool.spooled(request) is not None:
+            raise spool.StillDown() from None
+        spool.spool_write(request, channel="wechat", slug=account.slug, verified=True)
+        return {"action": "received", "reply": RECEIVED}
+    _postponed_check(claim, outcome.inbound)
+    if spool.spooled(request) is not None and not outcome.repeated:
+        # No passive reply reaches the citizen for a replayed push: send its answer.
+        notice_received(inbound=outcome.inbound)
     return outcome.response
+
+
+def _postponed_check(claim: replay.Claim, inbound: Any) -> None:
+    try:
+        replay.replay_check_later(claim, inbound)
+    except spool.OUTAGE:
+        logger.error(
+            "wechat: replay check for %s:%s lost to the outage", inbound.channel, inbound.pk
+        )
 
 
 def _open_encrypted(
@@ -197,15 +225,20 @@ def _push(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     fields: dict[str, Any] | None
     try:
         fields = parser.push_fields(message_xml)
-    except parser.PushError:
+    except Exception:  # anything unreadable is keyed by its bytes and journaled as failed
         fields = None
     key = (
         parser.dedupe_key(account.slug, fields, message_xml)
         if fields is not None
         else parser.unparsed_key(account.slug, raw)
     )
-    response = _receive(request, account, key, raw)
-    if response is None:
+    claim = _claim(request, account, raw)
+    if claim.verdict == "replay":
+        return _plain(403, "重复的请求")
+    try:
+        response = _receive(request, account, key, raw, claim)
+    except spool.SpoolFull:
+        logger.error("wechat push for %s refused: the spool is full", account.slug)
         return _plain(503, "")
     return replies.passive_reply(
         replies.reply_text(response),
@@ -215,12 +248,30 @@ def _push(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     )
 
 
+def _claim(request: HttpRequest, account: ChannelAccount, raw: bytes) -> replay.Claim:
+    """The one-time use of the signed query with this body (already made for a spooled push
+    whose signature was checked when it arrived)."""
+    params = request.GET
+    key = _nonce_key(account.slug, params["timestamp"], params["nonce"])
+    item = spool.spooled(request)
+    if item is not None and item.verified:
+        return replay.Claim("fresh", key, replay.body_digest(raw), 0)
+    return replay.nonce_claim(key, raw, ttl=2 * _replay_window() + 60)
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def wechat_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
-    account = ChannelAccount.objects.filter(
-        kind=ChannelAccount.Kind.WECHAT, slug=slug, active=True
-    ).first()
+    try:
+        account = ChannelAccount.objects.filter(
+            kind=ChannelAccount.Kind.WECHAT, slug=slug, active=True
+        ).first()
+    except spool.OUTAGE:
+        if spool.spooled(request) is not None:
+            raise spool.StillDown() from None
+        if request.method != "POST":
+            return _plain(503, "")
+        return _spool_unverified(request, slug)
     if account is None:
         return _plain(404, "未知的公众号")
     refusal = _verify(request, account)
@@ -229,3 +280,25 @@ def wechat_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         return _plain(200, request.GET["echostr"])
     return _push(request, account)
+
+
+def _spool_unverified(request: HttpRequest, slug: str) -> HttpResponse:
+    """Keep a push whose account (and so its token) cannot be read: checked when replayed."""
+    if _content_length(request) > MAX_BODY:
+        return _plain(413, "消息过大")
+    try:
+        spool.spool_write(request, channel="wechat", slug=slug, verified=False)
+    except (spool.SpoolFull, RequestDataTooBig):
+        return _plain(503, "")
+    return HttpResponse(replies.SUCCESS, content_type="text/plain; charset=utf-8")
+
+
+spool.register("wechat", wechat_endpoint)
+
+
+def _reprocess(inbound: Any) -> None:
+    account = ChannelAccount.objects.get(kind=ChannelAccount.Kind.WECHAT, slug=inbound.account)
+    journal.journal_process(inbound=inbound, parse=push_parser(account))
+
+
+journal.reprocessor_register("wechat", _reprocess)

@@ -27,6 +27,8 @@ UNSAFE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 OPENID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 DIGITS = re.compile(r"[0-9]{1,20}")
 MAX_FIELDS = 100
+# WeChat's deepest push (SendPicsInfo > PicList > item > PicMd5Sum) is 4 levels under <xml>.
+MAX_DEPTH = 8
 HANDLED = ("text", "image", "voice", "video", "shortvideo", "location", "link")
 SIX_PLACES = Decimal("0.000001")
 
@@ -44,13 +46,17 @@ def refuse_unsafe(raw: bytes) -> None:
         raise UnsafeXml("消息含有 DOCTYPE/ENTITY 声明")
 
 
-def _element_value(element: Element) -> Any:
+def _element_value(element: Element, depth: int = 1) -> Any:
     if len(element) == 0:
         return element.text or ""
+    if depth >= MAX_DEPTH:
+        raise PushError(f"元素嵌套超过 {MAX_DEPTH} 层")
     # Nested elements (SendPicsInfo, ScanCodeInfo…) become dicts, as wechatpy expects.
+    if len(element) > MAX_FIELDS:
+        raise PushError("元素过多")
     out: dict[str, Any] = {}
     for child in element:
-        value = _element_value(child)
+        value = _element_value(child, depth + 1)
         if child.tag in out:
             previous = out[child.tag]
             out[child.tag] = [*previous, value] if isinstance(previous, list) else [previous, value]

@@ -3,21 +3,27 @@
 GET is the developer-mode handshake (echo ``echostr``); POST is a private message, a mention
 or an event. The signature covers only the query (App Secret, millisecond timestamp, nonce),
 not the body, so a used nonce is remembered with the hash of its body: the same signed query
-with another body is refused."""
+with another body is refused (``integrations.replay``).
+
+Outages (docs/resilience.md): with the database away the push is spooled and answered with an
+empty 200 (the answer follows as a private message once replayed); with Redis away the replay
+check is postponed, never the message."""
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import logging
+from functools import partial
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.journal import Ignore, Parser, inbound_receive
+from integrations import journal, replay, spool
+from integrations.journal import Ignore, NotProcessed, Parser, inbound_receive
 from integrations.models import ChannelAccount
+from integrations.outbound.notices import notice_received
 from integrations.weibo import parser
 from integrations.weibo.parser import UnknownPush, WeiboEvent
 from tickets.models import CitizenIdentity
@@ -73,16 +79,6 @@ def push_parser(account: str) -> Parser:
     return parse
 
 
-def _nonce_fresh(slug: str, timestamp: str, nonce: str, raw: bytes) -> bool:
-    """A signed query may be used once per body: Weibo retries with a new timestamp and nonce,
-    and the signature does not cover the body."""
-    key = f"weibo:nonce:{slug}:{timestamp}:{nonce}"
-    digest = hashlib.sha256(raw).hexdigest()
-    if cache.add(key, digest, timeout=NONCE_TTL_SECONDS):
-        return True
-    return cache.get(key) == digest
-
-
 def _our_uid(account: ChannelAccount) -> int | None:
     value = str(account.config.get("uid", "")).strip()
     return int(value) if value.isdigit() else None
@@ -93,7 +89,10 @@ def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     """Verify, journal, parse and hand over to intake; answer with a passive reply."""
     if request.method not in ("GET", "POST"):
         return _text("只支持 GET 和 POST。", 405)
-    account = ChannelAccount.objects.filter(kind="weibo", slug=slug, active=True).first()
+    try:
+        account = ChannelAccount.objects.filter(kind="weibo", slug=slug, active=True).first()
+    except spool.OUTAGE:
+        return _unverified(request, slug)
     if account is None:
         return _text("未找到该微博账号。", 404)
     signature = request.GET.get("signature", "")
@@ -114,7 +113,8 @@ def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
             return _text("缺少 echostr 参数。", 400)
         return _text(echostr, 200)
 
-    if not parser.timestamp_fresh(timestamp, now=timezone.now()):
+    arrived = dt.datetime.fromtimestamp(spool.request_time(request), tz=dt.UTC)
+    if not parser.timestamp_fresh(timestamp, now=arrived):
         return _text("时间戳超出允许范围。", 403)
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -122,22 +122,95 @@ def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     raw = request.body
     if len(raw) > MAX_BODY_BYTES:
         return _text("消息过大。", 413)
-    if not _nonce_fresh(slug, timestamp, nonce, raw):
+    claim = _claim(request, slug, timestamp, nonce, raw)
+    if claim.verdict == "replay":
         return _text("该签名已被使用。", 403)
-
     push = parser.push_peek(raw)
-    outcome = inbound_receive(
-        channel=parser.CHANNEL,
-        account=slug,
-        dedupe_key=parser.dedupe_key(raw, push, account=slug),
-        raw_body=raw,
-        parse=push_parser(slug),
-        content_type=request.content_type or "",
-        headers={"timestamp": timestamp, "nonce": nonce},
-    )
-    text = parser.reply_text_for(outcome.response)
+    response = _receive(request, slug, raw, push, claim)
+    if response is None:
+        return _text("", 503)
+    text = parser.reply_text_for(response)
     our_uid = _our_uid(account)
     if not text or push.sender_id is None or our_uid is None:
         return _text("", 200)
     body = parser.passive_reply(our_uid=our_uid, citizen_uid=push.sender_id, text=text)
     return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
+def _claim(request: HttpRequest, slug: str, timestamp: str, nonce: str, raw: bytes) -> replay.Claim:
+    key = f"weibo:nonce:{slug}:{timestamp[:20]}:{nonce[:64]}"
+    item = spool.spooled(request)
+    if item is not None and item.verified:
+        return replay.Claim("fresh", key, replay.body_digest(raw), 0)
+    return replay.nonce_claim(key, raw, ttl=NONCE_TTL_SECONDS)
+
+
+def _receive(
+    request: HttpRequest, slug: str, raw: bytes, push: parser.Push, claim: replay.Claim
+) -> dict[str, Any] | None:
+    """Journal and take in; the answer (None: could be kept nowhere, Weibo should retry)."""
+    try:
+        outcome = inbound_receive(
+            channel=parser.CHANNEL,
+            account=slug,
+            dedupe_key=parser.dedupe_key(raw, push, account=slug),
+            raw_body=raw,
+            parse=push_parser(slug),
+            content_type=request.content_type or "",
+            headers={
+                "timestamp": request.GET.get("timestamp", ""),
+                "nonce": request.GET.get("nonce", ""),
+            },
+        )
+    except NotProcessed as exc:
+        _postponed_check(claim, exc.inbound)
+        return {}
+    except spool.OUTAGE:
+        if spool.spooled(request) is not None:
+            raise spool.StillDown() from None
+        try:
+            spool.spool_write(request, channel=parser.CHANNEL, slug=slug, verified=True)
+        except spool.SpoolFull:
+            return None
+        return {}
+    _postponed_check(claim, outcome.inbound)
+    if spool.spooled(request) is not None and not outcome.repeated:
+        notice_received(inbound=outcome.inbound)
+    return outcome.response
+
+
+def _postponed_check(claim: replay.Claim, inbound: Any) -> None:
+    try:
+        replay.replay_check_later(claim, inbound)
+    except spool.OUTAGE:
+        logger.error("weibo: replay check for %s lost to the outage", inbound.pk)
+
+
+def _unverified(request: HttpRequest, slug: str) -> HttpResponse:
+    """The account cannot be read: keep a POST to check and take in when it is replayed."""
+    if spool.spooled(request) is not None:
+        raise spool.StillDown()
+    if request.method != "POST":
+        return _text("", 503)
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return _text("消息过大。", 413)
+    try:
+        spool.spool_write(request, channel=parser.CHANNEL, slug=slug, verified=False)
+    except spool.SpoolFull:
+        return _text("", 503)
+    return _text("", 200)
+
+
+spool.register(parser.CHANNEL, weibo_endpoint)
+
+
+def _reprocess(inbound: Any) -> None:
+    if (inbound.headers or {}).get("source") == "poll":
+        parse: Parser = partial(parser.polled_parse, account=inbound.account)
+    else:
+        parse = push_parser(inbound.account)
+    journal.journal_process(inbound=inbound, parse=parse)
+
+
+journal.reprocessor_register(parser.CHANNEL, _reprocess)

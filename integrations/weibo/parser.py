@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from integrations.journal import ParseRejected
+from integrations.wire import WireError, json_load
 from tickets.models import CitizenIdentity
 from tickets.services.intake import IncomingAttachment, IncomingMessage
 
@@ -60,7 +61,7 @@ def signature_valid(*, app_secret: str, timestamp: str, nonce: str, signature: s
 
 def timestamp_fresh(timestamp: str, *, now: dt.datetime) -> bool:
     """The push's millisecond timestamp lies within the replay window around ``now``."""
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 16:
         return False
     sent = int(timestamp) / 1000
     return abs(now.timestamp() - sent) <= REPLAY_WINDOW_SECONDS
@@ -97,10 +98,12 @@ class Push:
 
 
 def payload_load(raw: bytes) -> dict[str, Any]:
-    """The push as a dict; raises ValueError on anything that is not a JSON object."""
-    data = json.loads(raw.decode("utf-8"))
+    """The push as a dict; raises ``WireError`` (a ValueError) on anything that is not a JSON
+    object or is nested too deep. (Text the database cannot store is refused by the journal,
+    naming the field.)"""
+    data = json_load(raw)
     if not isinstance(data, dict):
-        raise ValueError("push body is not a JSON object")
+        raise WireError("body", "不是 JSON 对象")
     return data
 
 
@@ -178,8 +181,8 @@ def _media_attachment(kind: str, data: dict[str, Any]) -> IncomingAttachment:
 def push_parse(raw: bytes, *, account: str) -> IncomingMessage | WeiboEvent | UnknownPush:
     """Turn a push into an IncomingMessage, an event, or an unknown push.
 
-    Raises ValueError for a body that is not JSON (the journal records it as failed) and
-    ParseRejected for JSON that lacks a sender."""
+    Raises ValueError for a body that is not a JSON object or is nested too deep (the journal
+    records it as failed) and ParseRejected for JSON that lacks a sender."""
     payload = payload_load(raw)
     sender = _int_id(payload.get("sender_id"))
     if sender is None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 
-from integrations.wechat.inbound import _nonce_fresh
+from integrations.replay import nonce_claim
 
 pytestmark = [
     pytest.mark.redis,
@@ -32,9 +32,10 @@ def test_requests_in_new_contexts_share_one_pool_and_one_connection() -> None:
     created = first._created_connections
 
     def one_request() -> Any:
-        key = uuid.uuid4().hex
-        assert _nonce_fresh("wx-pool", "1700000000", key) is True
-        assert _nonce_fresh("wx-pool", "1700000000", key) is False  # a replay is still refused
+        key = f"wechat:nonce:wx-pool:1700000000:{uuid.uuid4().hex}"
+        assert nonce_claim(key, b"<xml/>", ttl=60).verdict == "fresh"
+        # Another body under the same signed query is still refused.
+        assert nonce_claim(key, b"<xml>other</xml>", ttl=60).verdict == "replay"
         return pool_of_this_context()
 
     pools = {id(contextvars.Context().run(one_request)) for _ in range(20)}

@@ -19,7 +19,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from integrations.journal import inbound_receive
+from config.cache import fallback_cache
+from integrations.journal import NotProcessed, inbound_receive
 from integrations.website.parser import website_message
 from tickets import services
 from tickets.api import serializers as s
@@ -279,9 +280,11 @@ class ApiNotFoundView(APIView):
 
 
 class WebsiteCreateThrottle(AnonRateThrottle):
-    """Per client address; the rate comes from settings (default 10 cases per hour)."""
+    """Per client address; the rate comes from settings (default 10 cases per hour). Counted
+    per process while Redis is away (fail open: docs/resilience.md)."""
 
     scope = "website"
+    cache = fallback_cache
 
     def get_rate(self) -> str | None:
         configured = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
@@ -316,13 +319,22 @@ class WebsiteTicketCreateView(APIView):
         raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
         # The key alone must never return someone else's case and query code: a repeat counts
         # only when it carries the same submission (hence the body's hash in the key).
-        outcome = inbound_receive(
-            channel=Channel.WEBSITE,
-            dedupe_key=f"api:{key}:{hashlib.sha256(raw).hexdigest()[:32]}",
-            raw_body=raw,
-            parse=website_message,
-            content_type="application/json",
-        )
+        try:
+            outcome = inbound_receive(
+                channel=Channel.WEBSITE,
+                dedupe_key=f"api:{key}:{hashlib.sha256(raw).hexdigest()[:32]}",
+                raw_body=raw,
+                parse=website_message,
+                content_type="application/json",
+            )
+        except NotProcessed:
+            # Kept; the same idempotency key and body, sent again, gets the case number.
+            message = "诉求已保存，但系统暂时无法受理，请稍后用同一 idempotency_key 重试。"
+            return Response(
+                {"code": "unavailable", "message": message},
+                status=503,
+                headers={"Retry-After": "30"},
+            )
         answer = outcome.response
         ticket = outcome.inbound.ticket
         if not answer.get("case_no") or ticket is None:

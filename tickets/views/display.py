@@ -35,6 +35,7 @@ EVENT_LABELS = {
     "extension_rejected": "驳回延期",
     "deadline_recomputed": "时限重算",
     "feedback": "市民评价",
+    "replay_suspected": "疑似重放",
 }
 # Payload keys shown on the timeline, in this order, with their Chinese names.
 PAYLOAD_LABELS = {
