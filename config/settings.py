@@ -86,6 +86,7 @@ MIDDLEWARE = [
     # First: a NUL or invalid character in the address is refused before anything reads it.
     "config.middleware.UnstorableInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -230,6 +231,12 @@ REST_FRAMEWORK = {
     # How many reverse proxies stand in front (X-Forwarded-For is trusted only that deep).
     "NUM_PROXIES": envint("NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with a depth limit and no NUL / lone surrogates (tickets/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "tickets.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tickets.api.errors.exception_handler",
 }
@@ -240,13 +247,44 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# --- browser-side defences (docs/resilience.md) ------------------------------------------
+# Production is every run that is neither DEBUG nor the demo of `make run` (which serves plain
+# http on loopback). There the cookies are Secure and HSTS is sent (on HTTPS requests only:
+# behind a TLS-terminating proxy set NUM_PROXIES, and X-Forwarded-Proto is trusted).
+PRODUCTION = not DEBUG and not envbool("DEMO", False)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", PRODUCTION)
+SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", False)
+if envint("NUM_PROXIES", 0) > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and envbool("SECURE_COOKIES", False):
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+# Content-Security-Policy on every page, in every mode: scripts and styles from our own
+# origin only (ECharts and htmx are vendored files), no inline script, no plugin, no framing.
+# The browser tests fail on any violation (tests/browser.py). CSP=0 turns it off; CSP=report
+# only reports.
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+_CSP_MODE = os.environ.get("CSP", "1").strip().lower()
+if _CSP_MODE == "report":
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY
+elif _CSP_MODE not in ("0", "off", "false", "no"):
+    CONTENT_SECURITY_POLICY = _CSP_POLICY
 
 LOGGING = {
     "version": 1,

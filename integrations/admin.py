@@ -52,7 +52,7 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         text = body[:RAW_BODY_SHOWN].decode("utf-8", errors="replace")
         if len(body) > RAW_BODY_SHOWN:
             text += f"\n…（共 {len(body)} 字节，只显示前 {RAW_BODY_SHOWN} 字节）"
-        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+        return format_html('<pre class="minsheng-pre">{}</pre>', text)
 
     @admin.display(description=_("请求头"))
     def headers_text(self, obj: InboundMessage) -> str:

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from tests.browser import browser, live_asgi  # noqa: F401 - fixtures for every browser test
 from tickets import services
 from tickets.models import Category, CitizenIdentity, Department, Role, StaffProfile, Ticket
 

@@ -68,7 +68,7 @@ def json_block(value: Any) -> str:
     if value in (None, "", {}, []):
         return "-"
     text = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+    return format_html('<pre class="minsheng-pre">{}</pre>', text)
 
 
 class ReadOnlyAdminMixin:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 from typing import Any
 
 from django.conf import settings
@@ -16,9 +17,16 @@ from django.utils.translation import gettext_lazy as _
 PUBLIC_ID_BYTES = 9
 
 
+# The first character is a letter or digit: an id that starts with "-" (or "=", "+", "@") is
+# a formula to a spreadsheet, so the open-data CSV would have to quote it and no longer match.
+_FIRST = string.ascii_letters + string.digits
+
+
 def new_public_id() -> str:
-    """A random id for public URLs: never the case number's sequence, never the database id."""
-    return secrets.token_urlsafe(PUBLIC_ID_BYTES)
+    """A random id for public URLs: never the case number's sequence, never the database id,
+    never starting with a character a spreadsheet reads as a formula."""
+    token = secrets.token_urlsafe(PUBLIC_ID_BYTES)
+    return secrets.choice(_FIRST) + token[1:]
 
 
 class PublicRecord(models.Model):

@@ -1,160 +1,20 @@
 """The inbox in a real browser: Playwright drives Debian's chromium against config.asgi served
-by uvicorn in a thread of this process (so it uses the test database and, with REDIS_URL, the
-Redis channel layer). Screenshots of each step go to test-artifacts/inbox/."""
+by uvicorn in a thread of this process (tests/browser.py). Screenshots of each step go to
+test-artifacts/inbox/."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import socket
-import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from django.conf import settings
-from django.core.handlers import asgi as django_asgi
-from django.db import connection, connections
 
+from tests.browser import Step, browser_marks, in_thread, sign_in
 from tickets.models import Role, StaffProfile, Ticket
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-T = TypeVar("T")
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "inbox"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def live_asgi(
-    transactional_db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """config.asgi served by uvicorn on a free port, in a thread of the test process."""
-    import uvicorn
-    from channels.layers import channel_layers
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    # The embedded jobs thread would sweep the test database behind the test's back.
-    monkeypatch.setenv("INPROCESS_JOBS", "0")
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls between its
-    # steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.WEBSITE_RATE_LIMIT = "1000/hour"
-    if "CONFIG" in settings.CHANNEL_LAYERS["default"]:
-        # A Redis shared with other test runs: keep this run's groups to itself.
-        layers = json.loads(json.dumps(settings.CHANNEL_LAYERS))
-        layers["default"]["CONFIG"]["prefix"] = f"minsheng-test-{os.getpid()}"
-        settings.CHANNEL_LAYERS = layers
-    channel_layers.backends.clear()
-    if connection.vendor == "sqlite":
-        # SQLite's in-memory test database is shared between threads in "shared cache" mode,
-        # where two writers get "database table is locked" at once instead of waiting. Without
-        # a per-request thread context, asgiref runs every request's (and consumer's)
-        # synchronous code in one thread, so requests take turns. On PostgreSQL they really
-        # run in parallel and the row lock decides.
-        monkeypatch.setattr(django_asgi, "ThreadSensitiveContext", contextlib.nullcontext)
-    from config.asgi import application
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            ASGIStaticFilesHandler(application),
-            host="127.0.0.1",
-            port=port,
-            lifespan="off",
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the ASGI server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    channel_layers.backends.clear()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Step:
-    """Numbered screenshots, so the artefacts read as the story of the test."""
-
-    def __init__(self, name: str) -> None:
-        self.name, self.count = name, 0
-
-    def shot(self, page: Any, what: str) -> None:
-        self.count += 1
-        page.screenshot(
-            path=str(ARTIFACTS / f"{self.name}-{self.count:02d}-{what}.png"), full_page=True
-        )
-
-
-def in_thread(query: Callable[[], T]) -> T:
-    """Run ORM code while Playwright is active in a short-lived thread that closes its
-    connection: Playwright's greenlets give this thread's code another context, whose
-    database connection would otherwise stay open and block dropping the test database."""
-
-    def run() -> T:
-        try:
-            return query()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        return executor.submit(run).result()
-
-
-def sign_in(browser: Any, base: str, username: str, *, phone: bool = False) -> Any:
-    viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{base}/inbox/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f"pw-{username}")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox/")
-    page.wait_for_selector("#live-status[data-state=open]")
-    return page
+pytestmark = browser_marks
 
 
 def file_case(base: str, title: str, content: str, category: str = "lights") -> str:

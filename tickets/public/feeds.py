@@ -1,8 +1,13 @@
-"""The Atom feed of newly published records."""
+"""The Atom feed of newly published records.
+
+Citizens' and handlers' words are plain text: the summary is ``type="text"``, so a feed reader
+shows ``<img src=x onerror=…>`` as those characters and never renders it (Django's Atom feed
+writes ``type="html"``, which a reader unescapes once and renders)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib.syndication.views import Feed
 from django.db.models import QuerySet
@@ -15,8 +20,18 @@ from tickets.public.views import published, record_view
 FEED_SIZE = 50
 
 
+class PlainTextAtomFeed(Atom1Feed):
+    """Atom with the summary as plain text."""
+
+    def add_item_elements(self, handler: Any, item: dict[str, Any]) -> None:
+        summary = item.get("description")
+        super().add_item_elements(handler, {**item, "description": None})
+        if summary is not None:
+            handler.addQuickElement("summary", summary, {"type": "text"})
+
+
 class PublishedRecordsFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = PlainTextAtomFeed
     title = "民声 · 诉求办理结果公开"
     subtitle = "市民诉求的办理结果（已去除个人信息）"
 

@@ -14,6 +14,9 @@
     var node = document.getElementById(id);
     if (!node || typeof echarts === "undefined") return;
     var instance = echarts.init(node, null, { renderer: "svg" });
+    // Tooltips drawn inside the chart (richText), not as HTML with inline styles, which the
+    // Content-Security-Policy (style-src 'self') refuses.
+    if (option.tooltip) option.tooltip = Object.assign({ renderMode: "richText" }, option.tooltip);
     instance.setOption(Object.assign({ color: COLORS, animation: false }, option));
     charts.push(instance);
   }
