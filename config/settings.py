@@ -104,7 +104,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Staff login lock-out: 5 failures for one username from one address locks it for 15 minutes.
+# Staff login lock-out: 5 failures for one username from one address locks it for 15 minutes;
+# 30 failures from one address, whatever the usernames, lock the address (tickets/lockout.py).
+AXES_HANDLER = "tickets.lockout.StaffLockoutHandler"
+LOGIN_IP_FAILURE_LIMIT = envint("LOGIN_IP_FAILURE_LIMIT", 30)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = envint("LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -2,8 +2,8 @@
 the staff-only attachment download.
 
 Each view checks its input and hands over to one service (filing goes through the inbound
-journal like every channel). Pages that follow a look-up carry a short-lived signed token in
-their address, never the case number with its query code or anything personal.
+journal like every channel). Pages that follow a look-up carry a short-lived encrypted token in
+their address (``tokens``), never the case number, the ticket's id or anything personal.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from django.contrib import messages
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from integrations.journal import NotProcessed, inbound_receive
 from integrations.models import InboundMessage
-from integrations.website import ratelimit
+from integrations.website import ratelimit, tokens
 from integrations.website.forms import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -54,21 +53,20 @@ MAX_BODY_BYTES = MAX_FILES * MAX_FILE_BYTES + 1024 * 1024  # the files and the t
 TRACK_MAX_AGE = 2 * 3600  # after a look-up, the case page stays open for two hours
 NOT_FOUND = "未找到该诉求，请核对诉求编号和查询码。"
 TOO_MANY = "提交过于频繁：同一网络每小时最多提交 {limit} 件诉求，请稍后再试，或拨打 12345 热线。"
+TOO_MANY_LOOKUPS = (
+    "查询失败次数过多：同一网络每小时最多 {limit} 次未查到，请稍后再试，或拨打 12345 热线查询。"
+)
 TOO_LARGE = "提交的内容过大：附件最多 5 个，每个不超过 10 MB，请删减后重新填写。"
 FAILED = "系统暂时无法受理您的诉求，您填写的内容已保存，请稍后再试或拨打 12345 热线。"
 
 
 def _sign(ticket: Ticket, salt: str) -> str:
-    return signing.dumps({"t": ticket.pk}, salt=salt, compress=True)
+    return tokens.token_for(ticket.pk, salt)
 
 
 def _unsign(token: str, salt: str, max_age: int) -> Ticket | None:
-    try:
-        data = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.BadSignature:
-        return None
-    ticket_id = data.get("t") if isinstance(data, dict) else None
-    if not isinstance(ticket_id, int):
+    ticket_id = tokens.ticket_id_from(token, salt, max_age)
+    if ticket_id is None:
         return None
     return (
         Ticket.objects.select_related("category", "department", "citizen")
@@ -197,12 +195,17 @@ def track(request: HttpRequest) -> HttpResponse:
         form = TrackForm(initial={"case_no": request.GET.get("case_no", "")[:14]})
         return render(request, "website/track.html", {"form": form})
     form = TrackForm(request.POST)
+    if ratelimit.TRACK_FAILED.exceeded(request):
+        limit, _window = ratelimit.TRACK_FAILED.limit()
+        refused = TOO_MANY_LOOKUPS.format(limit=limit)
+        return render(request, "website/track.html", {"form": form, "refused": refused}, status=429)
     if not form.is_valid():
         return render(request, "website/track.html", {"form": form}, status=400)
     ticket = ticket_for_citizen(
         case_no=form.cleaned_data["case_no"], query_code=form.cleaned_data["query_code"]
     )
     if ticket is None:
+        ratelimit.TRACK_FAILED.record(request)  # guessing codes costs; a good look-up does not
         return render(
             request, "website/track.html", {"form": form, "not_found": NOT_FOUND}, status=404
         )

@@ -74,3 +74,23 @@ def test_it_signs_out(client_for: Any) -> None:
     response = client.post("/inbox/logout/")
     assert response.status_code == 302
     assert client.get("/inbox/").status_code == 302
+
+
+def test_it_locks_an_address_that_sprays_one_password_over_many_accounts(
+    client: Client, cast: dict[str, Any], settings: Any
+) -> None:
+    """Password spraying (issue 13, item 8): a few tries for each of many usernames never
+    trips the per-account limit, but the address is locked after LOGIN_IP_FAILURE_LIMIT."""
+    settings.LOGIN_IP_FAILURE_LIMIT = 12
+    for index in range(12):  # 12 accounts, one guess each: no account reaches 5
+        client.post("/inbox/login/", {"username": f"user{index}", "password": "Spring2026!"})
+    response = client.post("/inbox/login/", {"username": "dispatcher", "password": "pw-dispatcher"})
+    assert response.status_code == 429
+    assert "本网络已暂时锁定" in response.content.decode()
+    other = Client(REMOTE_ADDR="10.9.8.7")  # another address is not locked
+    assert (
+        other.post(
+            "/inbox/login/", {"username": "dispatcher", "password": "pw-dispatcher"}
+        ).status_code
+        == 302
+    )

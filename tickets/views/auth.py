@@ -16,7 +16,9 @@ from django.shortcuts import render
 from tickets.models import Role
 from tickets.selectors import user_department_ids, user_role
 
-LOCKED_MESSAGE = "登录失败次数过多，该账号已暂时锁定，请 {minutes} 分钟后再试，或联系管理员解锁。"
+LOCKED_MESSAGE = (
+    "登录失败次数过多，该账号或本网络已暂时锁定，请 {minutes} 分钟后再试，或联系管理员解锁。"
+)
 
 
 def _cooloff_minutes() -> int:
