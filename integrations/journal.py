@@ -9,6 +9,7 @@ in the journal as ``rejected`` or ``failed`` with the reason and can be processe
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,11 +109,28 @@ def journal_store(
     )
     pk = _insert_unless_present(row)
     if pk is None:
-        return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
+        first = InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key)
+        if bytes(first.raw_body) != raw_body:
+            _keep_variant(row, first)
+        return first, False
     row.pk = pk
     row._state.adding = False
     row._state.db = connection.alias
     return row, True
+
+
+def _keep_variant(row: InboundMessage, first: InboundMessage) -> None:
+    """Another body under a key already taken (the same MsgId or order version with other
+    content: a platform's re-encrypted retry, a changed push, or a forgery) is kept beside the
+    first as ``ignored``: it gets the first one's answer and makes nothing, and nothing that
+    arrived is lost."""
+    digest = hashlib.sha256(bytes(row.raw_body)).hexdigest()[:32]
+    row.dedupe_key = f"{row.dedupe_key[:160]}:variant:{digest}"
+    row.status = InboundMessage.Status.IGNORED
+    row.reason = f"与第 {first.pk} 条收件的去重键相同而内容不同：按同一消息处理，只记录不处理。"
+    row.response = first.response
+    row.processed_at = row.received_at
+    _insert_unless_present(row)
 
 
 def _insert_unless_present(row: InboundMessage) -> int | None:

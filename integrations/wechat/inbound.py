@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from integrations import journal, replay, spool
-from integrations.journal import Ignore, NotProcessed, Parser, inbound_receive
+from integrations.journal import Ignore, NotProcessed, Parser, inbound_receive, inbound_reject
 from integrations.models import ChannelAccount
 from integrations.outbound.notices import notice_received
 from integrations.wechat import crypto, parser, replies
@@ -206,15 +206,17 @@ def _push(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         return _plain(413, "消息过大")
     if parser.UNSAFE.search(raw):
         logger.warning("wechat push for %s refused: DOCTYPE/ENTITY", account.slug)
-        return _plain(400, "不接受含 DOCTYPE/ENTITY 的 XML")
+        return _refuse(request, account, raw, 400, "不接受含 DOCTYPE/ENTITY 的 XML")
     encrypted = request.GET.get("encrypt_type", "").lower() == "aes"
     if account.config.get("mode", "plain") == "safe" and not encrypted:
-        return _plain(400, "安全模式只接受加密消息")
+        return _refuse(request, account, raw, 400, "安全模式只接受加密消息")
     encrypt_with: dict[str, str] | None = None
     message_xml = raw
     if encrypted:
         opened = _open_encrypted(request, account, raw)
         if isinstance(opened, HttpResponse):
+            if opened.status_code == 400:  # signed, but not something we can take
+                return _refuse(request, account, raw, 400, opened.content.decode())
             return opened
         message_xml = opened
         encrypt_with = {
@@ -246,6 +248,25 @@ def _push(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         from_user=fields["ToUserName"] if fields else "",
         encrypt_with=encrypt_with,
     )
+
+
+def _refuse(
+    request: HttpRequest, account: ChannelAccount, raw: bytes, status: int, reason: str
+) -> HttpResponse:
+    """Refuse a signed push we will not parse, keeping it in the journal as ``rejected``
+    (keyed by its bytes: WeChat's retries of it find the same row)."""
+    try:
+        inbound_reject(
+            channel="wechat",
+            dedupe_key=parser.unparsed_key(account.slug, raw),
+            raw_body=raw,
+            reason=reason,
+            account=account.slug,
+            content_type=request.content_type or "",
+        )
+    except spool.OUTAGE:
+        logger.warning("wechat push for %s refused and not journaled (database away)", account.slug)
+    return _plain(status, reason)
 
 
 def _claim(request: HttpRequest, account: ChannelAccount, raw: bytes) -> replay.Claim:

@@ -146,7 +146,7 @@ def dedupe_key(raw: bytes, push: Push, *, account: str) -> str:
     if payload is None or push.sender_id is None:
         return f"{account}:raw:{hashlib.sha256(raw).hexdigest()}"
     content = canonical_json([payload.get("type"), payload.get("text"), payload.get("data")])
-    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{account}:{push.sender_id}:{str(payload.get('created_at', ''))[:40]}:{digest}"
 
 

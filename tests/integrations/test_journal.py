@@ -189,7 +189,14 @@ def test_a_repeat_with_a_different_body_still_returns_the_first_answer(db: Any) 
     second = receive(body(text="完全不同的内容"))
     assert second.response == first.response
     assert Ticket.objects.count() == 1
-    assert bytes(InboundMessage.objects.get().raw_body) == body()
+    kept = InboundMessage.objects.get(status="processed")
+    assert bytes(kept.raw_body) == body()
+    # The other body is kept beside it (nothing that arrived is lost), answered the same.
+    variant = InboundMessage.objects.get(status="ignored")
+    assert bytes(variant.raw_body) == body(text="完全不同的内容")
+    assert variant.response == first.response and variant.ticket is None
+    assert receive(body(text="完全不同的内容")).response == first.response  # and only once
+    assert InboundMessage.objects.count() == 2
 
 
 def test_a_repeat_of_a_failed_message_creates_nothing(db: Any) -> None:
