@@ -1,15 +1,18 @@
 """政务公开: the public record of every replied case, and its review.
 
 A reply (the ``reply`` timeline event) creates or refreshes the ticket's ``PublicRecord`` with
-redacted text. Records wait for a reviewer unless nothing was masked and auto-publishing is on
-(``PUBLIC_AUTO_PUBLISH``, default on). A reviewer sees original and redacted text side by side,
-may edit the redacted copy, and approves or withholds it with a reason. The ticket's own text is
-never changed.
+redacted text. Records wait for a reviewer unless nothing was masked, nothing in the copy still
+looks like a number, an ID or a handle, and auto-publishing is on (``PUBLIC_AUTO_PUBLISH``,
+default on). A reviewer sees original and redacted text side by side, may edit the redacted
+copy, and approves or withholds it with a reason. Approving a copy in which such a span remains
+needs an explicit second confirmation of exactly those spans. The ticket's own text is never
+changed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -17,16 +20,20 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tickets.errors import ActionForbidden, InvalidInput, TicketNotFound
+from tickets.errors import ActionForbidden, ConfirmationRequired, InvalidInput, TicketNotFound
 from tickets.models import Reply, Role, Ticket, TicketEvent
 from tickets.models_public import PublicRecord
-from tickets.redaction import Redacted, redact
+from tickets.redaction import Redacted, Suspect, find_suspects, redact
+from tickets.redaction.suspicious import suspects_fingerprint
 from tickets.selectors import user_department_ids, user_role
 from tickets.services.events import event_append
 
 logger = logging.getLogger(__name__)
 
 TITLE_LENGTH = 30
+# The parts of a record the public sees, with their labels and lengths.
+PUBLIC_FIELDS = {"title": "标题", "content": "诉求内容", "reply": "答复内容", "address": "地址"}
+FIELD_LIMITS = {"title": 200, "address": 300}
 REVIEWER_ROLES = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
 Status = PublicRecord.Status
 
@@ -57,6 +64,22 @@ def _title(ticket: Ticket, content: Redacted, names: list[str]) -> Redacted:
         title = first[:TITLE_LENGTH] + ("…" if len(first) > TITLE_LENGTH else "")
         return Redacted(original=ticket.title, text=title, masks=())
     return redact(ticket.title, names=names)
+
+
+def public_copy_suspects(copy: Mapping[str, str]) -> list[tuple[str, Suspect]]:
+    """Spans of a public copy (title, content, reply, address) that still look like a number,
+    an ID or a handle, with the field each is in."""
+    return [
+        (field, suspect)
+        for field in PUBLIC_FIELDS
+        for suspect in find_suspects(copy.get(field) or "")
+    ]
+
+
+def public_record_suspects(record: PublicRecord) -> list[tuple[str, Suspect]]:
+    if record.confidential:
+        return []
+    return public_copy_suspects({field: getattr(record, field) for field in PUBLIC_FIELDS})
 
 
 def _latest_reply(ticket: Ticket) -> Reply | None:
@@ -103,7 +126,14 @@ def public_record_refresh(*, ticket: Ticket, reply: Reply | None = None) -> Publ
     record.edited = False
     if record.status != Status.WITHHELD:
         # New text needs a new decision; a withheld case stays withheld until a reviewer acts.
-        auto = auto_publish_enabled() and not counts and not had_review
+        # A copy that still has a span looking like a number, an ID or a handle waits for a
+        # person even when no rule masked anything.
+        auto = (
+            auto_publish_enabled()
+            and not counts
+            and not had_review
+            and not public_record_suspects(record)
+        )
         record.status = Status.PUBLISHED if auto else Status.PENDING
         record.auto_published = auto
         record.published_at = timezone.now() if auto else None
@@ -148,6 +178,13 @@ def public_records_for_review(*, user: Any, status: str = Status.PENDING) -> Que
     return records.order_by("replied_at", "id")
 
 
+def public_review_pending_count(*, user: Any) -> int | None:
+    """How many records wait for this user's review; None for a user who does not review."""
+    if user_role(user) not in REVIEWER_ROLES:
+        return None
+    return public_records_for_review(user=user).count()
+
+
 def public_record_access(*, user: Any, record_id: int) -> PublicRecord:
     """The record, if the user may review it; otherwise TicketNotFound (a 404)."""
     record = public_records_for_review(user=user, status="").filter(pk=record_id).first()
@@ -170,6 +207,30 @@ def original_redaction(record: PublicRecord) -> dict[str, Redacted]:
 
 
 ACTIONS = {"save": "保存修改", "approve": "批准公开", "withhold": "不予公开"}
+SUSPECTS_MESSAGE = (
+    "公开文本中仍有 {count} 处疑似个人信息（号码、证件号或账号，已用红色标出），未公开。"
+    "请逐一核对：是个人信息的，请改为 [电话]、[身份证号] 等遮盖标记；"
+    "确认都不是个人信息后，勾选确认再批准公开。"
+)
+
+
+def _confirm_suspects(record: PublicRecord, token: str) -> int:
+    """Refuse to approve a copy that still has suspect spans unless ``token`` confirms exactly
+    those spans; answers how many were confirmed."""
+    found = public_record_suspects(record)
+    if not found:
+        return 0
+    expected = suspects_fingerprint(found)
+    if token != expected:
+        raise ConfirmationRequired(
+            SUSPECTS_MESSAGE.format(count=len(found)),
+            token=expected,
+            items=[
+                {"field": PUBLIC_FIELDS[field], "kind": suspect.label, "text": suspect.text}
+                for field, suspect in found
+            ],
+        )
+    return len(found)
 
 
 def public_record_review(
@@ -180,9 +241,15 @@ def public_record_review(
     title: str | None = None,
     content: str | None = None,
     reply: str | None = None,
+    address: str | None = None,
     reason: str = "",
+    confirm: str = "",
 ) -> PublicRecord:
-    """Edit the redacted copy and/or decide: approve (publish) or withhold (with a reason)."""
+    """Edit the redacted copy and/or decide: approve (publish) or withhold (with a reason).
+
+    Approval of a copy that still has spans looking like a number, an ID or a handle raises
+    ``ConfirmationRequired`` (nothing written) unless ``confirm`` is the token it gave for
+    exactly those spans."""
     if action not in ACTIONS:
         raise InvalidInput("未知的审核操作。", field="action")
     reason = (reason or "").strip()
@@ -192,13 +259,14 @@ def public_record_review(
         record = public_record_access(user=actor, record_id=record_id)
         record = PublicRecord.objects.select_for_update().get(pk=record.pk)
         ticket = Ticket.objects.get(pk=record.ticket_id)
-        if record.confidential and any(value for value in (title, content, reply)):
+        edits = {"title": title, "content": content, "reply": reply, "address": address}
+        if record.confidential and any(value for value in edits.values()):
             raise ActionForbidden("保密件只公开分类、部门、日期和状态，不能填写正文。")
-        edits = {"title": title, "content": content, "reply": reply}
         for field, value in edits.items():
             if value is not None and not record.confidential and value != getattr(record, field):
-                setattr(record, field, value.strip()[: 200 if field == "title" else None])
+                setattr(record, field, value.strip()[: FIELD_LIMITS.get(field)])
                 record.edited = True
+        confirmed = _confirm_suspects(record, confirm) if action == "approve" else 0
         now = timezone.now()
         if action == "approve":
             record.status = Status.PUBLISHED
@@ -221,6 +289,8 @@ def public_record_review(
                 "status": record.status,
                 "edited": record.edited,
                 "reason": reason,
+                # How many suspect spans the reviewer confirmed (never their text).
+                "suspects_confirmed": confirmed,
             },
             at=now,
         )
