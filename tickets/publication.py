@@ -86,6 +86,27 @@ def _latest_reply(ticket: Ticket) -> Reply | None:
     return ticket.replies.select_related("author").order_by("-created_at", "-id").first()
 
 
+def _redacted_copy(ticket: Ticket, reply: Reply | None) -> tuple[dict[str, str], dict[str, int]]:
+    """The public copy the rules make of a ticket and its reply, and what they masked."""
+    if ticket.confidential:
+        # A confidential case publishes only its category, department, dates and status.
+        return dict.fromkeys(PUBLIC_FIELDS, ""), {}
+    names = _known_names(ticket, reply)
+    content = redact(ticket.content, names=names)
+    parts = {
+        "title": _title(ticket, content, names),
+        "content": content,
+        "reply": redact(reply.content if reply else "", names=names),
+        "address": redact(ticket.address, names=names),
+    }
+    counts: dict[str, int] = {}
+    for part in parts.values():
+        for kind, count in part.counts().items():
+            counts[kind] = counts.get(kind, 0) + count
+    copy = {field: part.text[: FIELD_LIMITS.get(field)] for field, part in parts.items()}
+    return copy, counts
+
+
 def public_record_refresh(*, ticket: Ticket, reply: Reply | None = None) -> PublicRecord:
     """Create or update the ticket's public record from its current text and latest reply."""
     reply = reply or _latest_reply(ticket)
@@ -101,27 +122,9 @@ def public_record_refresh(*, ticket: Ticket, reply: Reply | None = None) -> Publ
     record.received_at = ticket.received_at
     record.replied_at = ticket.first_replied_at or ticket.replied_at or timezone.now()
     record.on_time = ticket.resolved_on_time
-    if ticket.confidential:
-        # A confidential case publishes only its category, department, dates and status.
-        record.title = record.content = record.reply = record.address = ""
-        counts: dict[str, int] = {}
-    else:
-        names = _known_names(ticket, reply)
-        content = redact(ticket.content, names=names)
-        parts = {
-            "title": _title(ticket, content, names),
-            "content": content,
-            "reply": redact(reply.content if reply else "", names=names),
-            "address": redact(ticket.address, names=names),
-        }
-        record.title = parts["title"].text[:200]
-        record.content = parts["content"].text
-        record.reply = parts["reply"].text
-        record.address = parts["address"].text[:300]
-        counts = {}
-        for part in parts.values():
-            for kind, count in part.counts().items():
-                counts[kind] = counts.get(kind, 0) + count
+    copy, counts = _redacted_copy(ticket, reply)
+    for field, value in copy.items():
+        setattr(record, field, value)
     record.masks = counts
     record.edited = False
     if record.status != Status.WITHHELD:
@@ -295,3 +298,68 @@ def public_record_review(
             at=now,
         )
     return record
+
+
+# --- a second look at what is already public -----------------------------------------------
+
+
+def public_records_recheck(*, apply: bool = False, reviewed: bool = False) -> dict[str, int]:
+    """Look again at published records with today's rules (after the rules improved).
+
+    A record published automatically (no person saw it) whose copy the rules would now make
+    differently, or that still has a suspect span, is redacted anew and goes back to review.
+    A record a person approved keeps its text; with ``reviewed``, one that still has a suspect
+    span goes back to review too. Without ``apply`` nothing is written: the counts say what
+    would change."""
+    summary = dict.fromkeys(
+        ("checked", "automatic_to_review", "automatic_renewed", "approved_with_suspects"), 0
+    )
+    summary["approved_to_review"] = 0
+    records = PublicRecord.objects.filter(status=Status.PUBLISHED, confidential=False)
+    for record_id in records.order_by("pk").values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            record = (
+                PublicRecord.objects.select_for_update().select_related("ticket").get(pk=record_id)
+            )
+            if record.status != Status.PUBLISHED:
+                continue
+            summary["checked"] += 1
+            suspects = public_record_suspects(record)
+            if record.auto_published and not record.edited:
+                copy, counts = _redacted_copy(record.ticket, _latest_reply(record.ticket))
+                stale = any(copy[field] != getattr(record, field) for field in PUBLIC_FIELDS)
+                if not (stale or suspects):
+                    continue
+                # What public_record_refresh will decide: review, or a better copy published.
+                review = bool(counts or public_copy_suspects(copy)) or not auto_publish_enabled()
+                summary["automatic_to_review" if review else "automatic_renewed"] += 1
+                if apply:
+                    record = public_record_refresh(ticket=record.ticket)
+                    if record.status == Status.PENDING:
+                        _recheck_event(record, suspects=len(public_record_suspects(record)))
+                continue
+            if not suspects:
+                continue
+            summary["approved_with_suspects"] += 1
+            if reviewed:
+                summary["approved_to_review"] += 1
+                if apply:
+                    record.status, record.published_at = Status.PENDING, None
+                    record.save(update_fields=["status", "published_at", "updated_at"])
+                    _recheck_event(record, suspects=len(suspects))
+    return summary
+
+
+def _recheck_event(record: PublicRecord, *, suspects: int) -> None:
+    event_append(
+        ticket=record.ticket,
+        kind="public_review",
+        label="公开复核",
+        payload={
+            "action": "recheck",
+            "public_id": record.public_id,
+            "status": record.status,
+            "masks": record.masks,
+            "suspects": suspects,
+        },
+    )

@@ -267,3 +267,55 @@ def test_the_admin_also_needs_the_confirmation_to_publish_a_suspect_copy(
     assert record_for(record.ticket).status == Status.PENDING
     client.post(url, {**form, "confirm_suspects": "on"})
     assert record_for(record.ticket).status == Status.PUBLISHED
+
+
+# --- a second look at what is already public ----------------------------------------------
+
+
+def test_it_sends_records_published_under_older_rules_back_to_review(
+    make_ticket: Any, cast: dict, departments: dict
+) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    leaked = record_for(replied(make_ticket, cast, departments, ISSUE))
+    # As the older rules published it: nothing masked, published without a person.
+    PublicRecord.objects.filter(pk=leaked.pk).update(
+        content=ISSUE, masks={}, status=Status.PUBLISHED, auto_published=True
+    )
+    clean = record_for(replied(make_ticket, cast, departments, "建设路路灯坏了。"))
+    approved = record_for(replied(make_ticket, cast, departments, UNNAMED))
+    with pytest.raises(ConfirmationRequired) as refused:
+        publication.public_record_review(
+            actor=cast["dispatcher"], record_id=approved.pk, action="approve"
+        )
+    publication.public_record_review(
+        actor=cast["dispatcher"],
+        record_id=approved.pk,
+        action="approve",
+        confirm=refused.value.token,
+    )
+
+    out = io.StringIO()
+    call_command("public_recheck", stdout=out)
+    assert "将退回待审核 1 条" in out.getvalue() and "未写入" in out.getvalue()
+    assert record_for(leaked.ticket).status == Status.PUBLISHED  # a dry run writes nothing
+
+    call_command("public_recheck", "--apply", stdout=io.StringIO())
+    leaked = record_for(leaked.ticket)
+    assert leaked.status == Status.PENDING
+    assert leaked.content == "身份证号[身份证号]，微信[微信号]，楼道灯坏了一个月。"
+    assert TicketEvent.objects.filter(
+        ticket=leaked.ticket, kind="public_review", payload__action="recheck"
+    ).exists()
+    before = clean.published_at
+    clean = record_for(clean.ticket)
+    assert clean.status == Status.PUBLISHED and clean.published_at == before
+    assert record_for(approved.ticket).status == Status.PUBLISHED  # a person approved it
+
+    out = io.StringIO()
+    call_command("public_recheck", "--apply", "--reviewed", stdout=out)
+    assert "人工批准但仍有疑似个人信息的：1 条，已退回待审核 1 条" in out.getvalue()
+    approved = record_for(approved.ticket)
+    assert approved.status == Status.PENDING and "wjg_1988" in approved.content
