@@ -46,3 +46,16 @@ class TransitionNotAllowed(ConflictError):
 
 class InvalidInput(TicketError):
     code = "invalid"
+
+
+class ConfirmationRequired(TicketError):
+    """Allowed, but only once the user has explicitly confirmed what ``items`` lists; nothing
+    was written. ``token`` names exactly what was shown: the confirmation sends it back."""
+
+    status = 409
+    code = "confirmation_required"
+
+    def __init__(self, message: str, *, token: str, items: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.token = token
+        self.items = items

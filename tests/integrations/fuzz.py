@@ -112,7 +112,9 @@ class Fuzzer:
             data.pop(self.random.choice(keys))
         elif way == 3:  # deep nesting in a field
             data[self.random.choice(keys)] = "@@NESTED@@"
-            nested = self.nested(self.random.choice([40, 500, 3000])).encode("utf-8", "surrogatepass")
+            nested = self.nested(self.random.choice([40, 500, 3000])).encode(
+                "utf-8", "surrogatepass"
+            )
             return self._dumps(data).replace(b'"@@NESTED@@"', nested)
         elif way == 4:  # nasty keys
             data[self.text()] = self.value()

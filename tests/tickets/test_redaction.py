@@ -1,177 +1,43 @@
-"""The redaction table: realistic sentences, what must be masked and what must not change."""
+"""The redaction table (``redaction_cases``): realistic sentences, what must be masked and what
+must not change; and the share of each that the rules get right over the whole table."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.tickets.redaction_cases import (
+    ALL_MASKED,
+    ALL_UNCHANGED,
+    KNOWN_MISSES,
+    NEW_MASKED,
+    NEW_UNCHANGED,
+    Case,
+    citizen_of,
+    shares,
+)
 from tickets.redaction import highlight_masked, highlight_original, redact
 from tickets.redaction.checks import id15_valid, id18_valid, luhn_valid
 
-# (text, expected) — the citizen in these cases is 王建国 unless a third item names someone else.
-MASKED: list[tuple[str, str] | tuple[str, str, str]] = [
-    # phones
-    ("我的电话是13812345678，请尽快联系。", "我的电话是[电话]，请尽快联系。"),
-    ("联系电话：138-1234-5678", "联系电话：[电话]"),
-    ("手机 139 8765 4321 随时可以打", "手机 [电话] 随时可以打"),
-    ("请回电+86 13700001111", "请回电[电话]"),
-    ("打0086-15912345678也行", "打[电话]也行"),
-    ("座机027-86543210，白天有人接", "座机[电话]，白天有人接"),
-    ("办公室电话（027）8765 4321", "办公室电话[电话]"),
-    ("拨打02188886666转分机", "拨打[电话]转分机"),
-    ("物业电话0755-26781234-802一直没人接", "物业电话[电话]一直没人接"),
-    ("联系方式：8654 3210", "联系方式：[电话]"),
-    ("电话是66881234，晚上打", "电话是[电话]，晚上打"),
-    ("我打了好几次18971234567都没人接", "我打了好几次[电话]都没人接"),
-    ("两个号码13500001111和13600002222都能找到我", "两个号码[电话]和[电话]都能找到我"),
-    # ID cards
-    ("身份证号420102199003071232，请核实", "身份证号[身份证号]，请核实"),
-    ("我父亲的身份证11010519491231002X丢了", "我父亲的身份证[身份证号]丢了"),
-    ("身份证号码：11010519491231002x", "身份证号码：[身份证号]"),
-    ("老人的证件号440305198511114568已经提交", "老人的证件号[身份证号]已经提交"),
-    ("一代身份证号420102780215301还能用吗", "一代身份证号[身份证号]还能用吗"),
-    ("证件号320502200109098760，户籍在这里", "证件号[身份证号]，户籍在这里"),
-    # bank cards
-    ("退款请打到银行卡6222021234567890128", "退款请打到银行卡[银行卡号]"),
-    ("卡号 6222 0212 3456 7890 128 户名本人", "卡号 [银行卡号] 户名本人"),
-    ("信用卡4367421234567896被多扣了年费", "信用卡[银行卡号]被多扣了年费"),
-    ("农行卡9559901234567890125没收到补贴", "农行卡[银行卡号]没收到补贴"),
-    ("账号6217-0012-3456-7890-122", "账号[银行卡号]"),
-    # e-mail
-    ("回复请发邮箱wang.jg@163.com", "回复请发邮箱[邮箱]"),
-    ("我的邮箱是 zhangsan_1990@qq.com ，谢谢", "我的邮箱是 [邮箱] ，谢谢"),
-    ("抄送 li-na@mail.example.org.cn", "抄送 [邮箱]"),
-    # licence plates
-    ("车牌鄂A12345的车长期占用消防通道", "车牌[车牌]的车长期占用消防通道"),
-    ("粤BD12345新能源车停在盲道上", "[车牌]新能源车停在盲道上"),
-    ("沪A·D12345每天晚上停在小区门口", "[车牌]每天晚上停在小区门口"),
-    ("一辆京N12345F的大巴违停", "一辆[车牌]的大巴违停"),
-    ("渣土车鄂AB3210挂车没有遮盖", "渣土车[车牌]挂车没有遮盖"),
-    ("鄂a8k8k8闯红灯", "[车牌]闯红灯"),
-    ("川A 5G7H8 开车乱按喇叭", "[车牌] 开车乱按喇叭"),
-    ("教练车鄂A1234学在小区里练车", "教练车[车牌]在小区里练车"),
-    # precise addresses
-    ("我住幸福小区3栋2单元501室，楼上漏水", "我住幸福小区[地址]，楼上漏水"),
-    ("钢都花园二期12号楼1单元1203", "钢都花园二期[地址]"),
-    ("青和居小区5栋楼下堆满垃圾", "青和居小区[地址]楼下堆满垃圾"),
-    ("地址：工人村三街坊3-2-501", "地址：工人村三街坊[地址]"),
-    ("B座1802室的住户装修噪音很大", "[地址]的住户装修噪音很大"),
-    ("八大家花园二栋三单元楼道灯坏了", "八大家花园[地址]楼道灯坏了"),
-    ("2单元602号房的空调外机滴水", "[地址]的空调外机滴水"),
-    ("厂前还建小区7幢的电梯坏了", "厂前还建小区[地址]的电梯坏了"),
-    ("建设路8号楼2单元501", "建设路[地址]"),
-    ("我家是1104室，楼上是1204室", "我家是[地址]，楼上是[地址]"),
-    ("和平街道幸福小区A12栋门口", "和平街道幸福小区[地址]门口"),
-    # the citizen's own name
-    ("我是王建国，反映楼下噪音问题", "我是[姓名]，反映楼下噪音问题"),
-    ("王建国的母亲今年八十岁", "[姓名]的母亲今年八十岁"),
-    ("本人欧阳娜娜，咨询入学政策", "本人[姓名]，咨询入学政策", "欧阳娜娜"),
-    ("我叫刘小红，电话13812345678", "我叫[姓名]，电话[电话]", "刘小红"),
-    ("联系人：陈思思", "联系人：[姓名]", "陈思思"),
-    # other people's names: honorific forms
-    ("邻居王先生天天在楼道堆杂物", "邻居[姓名]天天在楼道堆杂物"),
-    ("物业的李女士说下周来修", "物业的[姓名]说下周来修"),
-    ("张某某酒后殴打他人", "[姓名]酒后殴打他人"),
-    ("店主刘某拒绝退款", "店主[姓名]拒绝退款"),
-    ("维修的赵师傅已经来看过了", "维修的[姓名]已经来看过了"),
-    ("孩子的班主任孙老师态度很差", "孩子的班主任[姓名]态度很差"),
-    ("社区的周阿姨帮了很多忙", "社区的[姓名]帮了很多忙"),
-    ("城管的黄队长承诺一周内处理", "城管的[姓名]承诺一周内处理"),
-    ("欧阳先生和上官女士都签了字", "[姓名]和[姓名]都签了字"),
-    ("楼下的马大爷和钱大妈跳广场舞", "楼下的[姓名]和[姓名]跳广场舞"),
-    ("施工方的郑经理不接电话", "施工方的[姓名]不接电话"),
-    ("卫生院的冯医生推诿", "卫生院的[姓名]推诿"),
-    # other people's names: full names found by the segmenter
-    ("邻居张伟每天晚上打麻将到凌晨", "邻居[姓名]每天晚上打麻将到凌晨"),
-    ("物业经理刘德华态度恶劣", "物业经理[姓名]态度恶劣"),
-    ("承办人吴涛已经答复过", "承办人[姓名]已经答复过"),
-    ("李强同志已经联系了物业", "[姓名]同志已经联系了物业"),
-    ("房东陈建华不退押金", "房东[姓名]不退押金"),
-    ("小区保安杨志刚不让外卖进门", "小区保安[姓名]不让外卖进门"),
-    ("老师王丽娟体罚学生", "老师[姓名]体罚学生"),
-    ("老板叫何志明，店在冶金大道", "老板叫[姓名]，店在冶金大道"),
-    # several kinds at once
-    (
-        "我叫王建国，电话13812345678，住幸福小区3栋2单元501室，邮箱wjg@163.com。",
-        "我叫[姓名]，电话[电话]，住幸福小区[地址]，邮箱[邮箱]。",
-    ),
-    (
-        "车主李女士（鄂A12345）说是张某某刮的车",
-        "车主[姓名]（[车牌]）说是[姓名]刮的车",
-    ),
-]
 
-# Sentences that must come out exactly as they went in.
-UNCHANGED: list[str] = [
-    "深南大道与和平街交叉口的路灯坏了一个多星期。",
-    "建设路与青山大道交叉口每天早上堵车。",
-    "和平街道工作人员马上到场处理。",
-    "红旗街道办事处对面的垃圾桶满了。",
-    "向阳路的井盖丢失了，很危险。",
-    "冶金大道地铁站B口有人乱摆摊。",
-    "临江大道江滩段晚上没有路灯。",
-    "红旗路88号的餐馆油烟直排。",
-    "钢花村街道办对面的人行道破损。",
-    "新沟桥小学门口接送孩子的车辆乱停。",
-    "案件编号20240601000123，请尽快处理。",
-    "我上次反映的20240512000045号工单还没有答复。",
-    "2024年6月1日晚上十点开始停水。",
-    "从2024-06-01到2024-06-15一直在施工。",
-    "金额12345.60元，多收了300元。",
-    "每月物业费2.5元每平方米，一年一共3600元。",
-    "拨打12345热线三次都没有解决。",
-    "报警电话110和急救电话120都打过了。",
-    "订单号202406011234567890，商家不发货。",
-    "快递单号SF1234567890123至今没有更新。",
-    "发票号码04403190011112222，请核实。",
-    "希望高峰时段增加公交车次。",
-    "周末工地施工噪音太大。",
-    "黄金地段的停车位收费过高。",
-    "文明城市创建要加强管理。",
-    "常年积水无人处理。",
-    "某些商户在某天晚上违规经营。",
-    "关于某某问题的咨询。",
-    "语文老师布置的作业太多了。",
-    "公安局长亲自督办了这个案子。",
-    "城管队长到场后就走了。",
-    "物业经理说下周来修。",
-    "维修师傅说缺配件。",
-    "和老师沟通过几次，没有结果。",
-    "这一栋楼都没有电梯。",
-    "小区有三个单元门禁坏了。",
-    "3号线地铁站出口没有无障碍电梯。",
-    "5路公交车经常不按时到站。",
-    "第2期工程已经拖了两年。",
-    "请于明天上午十点前处理。",
-    "华润万家超市的价格标签不一致。",
-    "施工单位中建三局夜间施工。",
-    "青山区城管局已经派人处理。",
-    "区住建局物业管理科答复不满意。",
-    "工人村三街坊的路面坑洼不平。",
-    "钢都花园二期的业主反映电梯问题。",
-    "温度超过35度，工地还在露天施工。",
-    "空气质量指数AQI达到210。",
-    "PM2.5浓度很高，请检查附近工厂。",
-    "已经等了30分钟，电话排队第15位。",
-    "车速限制60公里每小时太低。",
-    "电梯编号3101010123456789，年检过期了。",
-    "请问申请居家养老服务补贴需要什么条件？",
-    "经区城管局现场核查属实，已安排人员处理完毕。",
-    "感谢您对我区工作的支持！",
-    "红旗路88号楼下餐馆油烟直排。",
-    "您反映的问题经区卫健委现场核查属实。",
-    "经区住建局、区城管局、区水务局联合调查。",
-    "在厂前还建小区附近的社区卫生服务中心就诊，排队两个多小时。",
-]
+def _params(cases: list[Case] | list[str], prefix: str) -> list[object]:
+    out = []
+    for index, case in enumerate(cases):
+        text = case if isinstance(case, str) else case[0]
+        marks = (
+            [pytest.mark.xfail(strict=True, reason="known miss (see KNOWN_MISSES)")]
+            if text in KNOWN_MISSES
+            else []
+        )
+        out.append(pytest.param(case, id=f"{prefix}-{index}", marks=marks))
+    return out
 
 
-@pytest.mark.parametrize("case", MASKED, ids=[f"masked-{index}" for index in range(len(MASKED))])
-def test_it_masks_personal_data(case: tuple[str, ...]) -> None:
-    text, expected = case[0], case[1]
-    citizen = case[2] if len(case) > 2 else "王建国"
-    assert redact(text, names=[citizen]).text == expected
+@pytest.mark.parametrize("case", _params(ALL_MASKED, "masked"))
+def test_it_masks_personal_data(case: Case) -> None:
+    assert redact(case[0], names=[citizen_of(case)]).text == case[1]
 
 
-@pytest.mark.parametrize("text", UNCHANGED, ids=[f"unchanged-{i}" for i in range(len(UNCHANGED))])
+@pytest.mark.parametrize("text", _params(ALL_UNCHANGED, "unchanged"))
 def test_it_leaves_ordinary_text_alone(text: str) -> None:
     result = redact(text, names=["王建国"])
     assert result.text == text, result.masks
@@ -179,7 +45,21 @@ def test_it_leaves_ordinary_text_alone(text: str) -> None:
 
 
 def test_it_has_a_big_enough_table() -> None:
-    assert len(MASKED) + len(UNCHANGED) >= 100
+    assert len(ALL_MASKED) + len(ALL_UNCHANGED) >= 200
+    # Issue 14: at least 100 sentences the first rules had never seen, half without any
+    # personal data.
+    assert len(NEW_MASKED) + len(NEW_UNCHANGED) >= 100
+    assert len(NEW_UNCHANGED) >= 50
+
+
+def test_it_reports_the_shares_over_the_whole_table(capsys: pytest.CaptureFixture[str]) -> None:
+    measured = shares(ALL_MASKED, ALL_UNCHANGED)
+    with capsys.disabled():
+        print("\nredaction over the whole table:\n  " + "\n  ".join(measured.lines()))
+    # Every item is masked except those in the known misses (one name in one sentence).
+    assert measured.pii_items - measured.pii_masked == len(KNOWN_MISSES)
+    assert measured.pii_sentences - measured.pii_sentences_exact == len(KNOWN_MISSES)
+    assert measured.plain_kept == measured.plain_sentences
 
 
 def test_it_rejects_a_wrong_id_check_digit() -> None:
@@ -194,7 +74,9 @@ def test_it_rejects_a_wrong_id_check_digit() -> None:
 def test_it_checks_bank_cards_with_luhn() -> None:
     assert luhn_valid("6222021234567890128")
     assert not luhn_valid("6222021234567890129")
-    assert redact("银行卡6222021234567890129").text == "银行卡6222021234567890129"
+    # Far from a word that names a card, a number that fails Luhn stays.
+    assert redact("流水号6222021234567890129").text == "流水号6222021234567890129"
+    assert redact("流水号6222021234567890128").text == "流水号[银行卡号]"
 
 
 def test_it_reports_where_each_mask_came_from() -> None:

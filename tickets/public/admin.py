@@ -11,10 +11,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from tickets import publication
 from tickets.models_public import Open311ApiKey, PublicRecord
 
 
 class PublicRecordForm(forms.ModelForm):
+    confirm_suspects = forms.BooleanField(
+        label="确认疑似个人信息",
+        required=False,
+        help_text="公开文本中仍有像号码、证件号或账号的内容时，须逐一核对后勾选此项才能公开。",
+    )
+
     class Meta:
         model = PublicRecord
         fields = ["status", "title", "content", "reply", "address", "review_note"]
@@ -23,6 +30,25 @@ class PublicRecordForm(forms.ModelForm):
         data = super().clean() or {}
         if data.get("status") == PublicRecord.Status.WITHHELD and not data.get("review_note"):
             self.add_error("review_note", "不予公开必须填写理由。")
+        publishing = data.get("status") == PublicRecord.Status.PUBLISHED and (
+            "status" in self.changed_data
+            or {"title", "content", "reply", "address"} & set(self.changed_data)
+        )
+        if publishing and not self.instance.confidential and not data.get("confirm_suspects"):
+            # The same rule as the review page: whoever publishes confirms what still looks
+            # like personal data.
+            copy = {field: data.get(field) or "" for field in publication.PUBLIC_FIELDS}
+            found = publication.public_copy_suspects(copy)
+            if found:
+                listed = "、".join(
+                    f"{suspect.text}（{publication.PUBLIC_FIELDS[field]}）"
+                    for field, suspect in found
+                )
+                self.add_error(
+                    "confirm_suspects",
+                    f"公开文本中仍有 {len(found)} 处疑似个人信息：{listed}。"
+                    "请改为遮盖标记，或核对确认都不是个人信息后勾选此项。",
+                )
         return data
 
 
@@ -62,7 +88,12 @@ class PublicRecordAdmin(admin.ModelAdmin):
         "reviewed_at",
         "published_at",
     ]
-    fields = [*readonly_fields[:1], *PublicRecordForm.Meta.fields, *readonly_fields[1:]]  # type: ignore[misc]
+    fields = [
+        *readonly_fields[:1],
+        *PublicRecordForm.Meta.fields,  # type: ignore[misc]
+        "confirm_suspects",
+        *readonly_fields[1:],
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # records come from replies

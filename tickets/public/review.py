@@ -1,6 +1,9 @@
-"""Staff pages for reviewing public records: original and redacted side by side."""
+"""Staff pages for reviewing public records: original and redacted side by side, with every
+span of the public copy that still looks like a number, an ID or a handle flagged."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from tickets import publication
-from tickets.errors import TicketError, TicketNotFound
+from tickets.errors import ConfirmationRequired, TicketError, TicketNotFound
 from tickets.models_public import PublicRecord
 from tickets.redaction import KIND_LABELS, highlight_masked, highlight_original
 
@@ -39,10 +42,27 @@ def review_list(request: HttpRequest) -> HttpResponse:
         request,
         "public/review_list.html",
         {
-            "rows": [(record, _mask_summary(record)) for record in records[:200]],
+            "rows": [
+                (record, _mask_summary(record), len(publication.public_record_suspects(record)))
+                for record in records[:200]
+            ],
             "status": status,
             "tabs": STATUS_TABS,
         },
+    )
+
+
+def _decide(request: HttpRequest, record: PublicRecord) -> PublicRecord:
+    return publication.public_record_review(
+        actor=request.user,
+        record_id=record.pk,
+        action=request.POST.get("action", ""),
+        title=request.POST.get("title"),
+        content=request.POST.get("content"),
+        reply=request.POST.get("reply"),
+        address=request.POST.get("address"),
+        reason=request.POST.get("reason", ""),
+        confirm=request.POST.get("confirm", ""),
     )
 
 
@@ -53,37 +73,47 @@ def review_detail(request: HttpRequest, record_id: int) -> HttpResponse:
         record = publication.public_record_access(user=request.user, record_id=record_id)
     except TicketNotFound:
         raise Http404("没有找到该公开记录，或您无权审核。")
-    error = ""
+    error, status = "", 200
+    confirm: dict[str, Any] | None = None
+    # What the reviewer typed is shown again when the decision is refused, never lost.
+    posted = {
+        field: request.POST[field] for field in publication.PUBLIC_FIELDS if field in request.POST
+    }
     if request.method == "POST":
         try:
-            record = publication.public_record_review(
-                actor=request.user,
-                record_id=record.pk,
-                action=request.POST.get("action", ""),
-                title=request.POST.get("title"),
-                content=request.POST.get("content"),
-                reply=request.POST.get("reply"),
-                reason=request.POST.get("reason", ""),
-            )
+            record = _decide(request, record)
+        except ConfirmationRequired as exc:
+            error, status = exc.message, exc.status
+            confirm = {"token": exc.token, "items": exc.items}
         except TicketError as exc:
-            error = exc.message
+            error, status = exc.message, exc.status
         else:
             messages.success(request, f"已{publication.ACTIONS[request.POST['action']]}。")
             return redirect("public:review_detail", record_id=record.pk)
+    copy = {field: posted.get(field, getattr(record, field)) for field in publication.PUBLIC_FIELDS}
     originals = publication.original_redaction(record)
     sides = [
         (
             label,
             field,
             mark_safe(highlight_original(originals[field].original, originals[field].masks)),  # noqa: S308
-            mark_safe(highlight_masked(getattr(record, field))),  # noqa: S308
-            getattr(record, field),
+            mark_safe(highlight_masked(copy[field])),  # noqa: S308
+            copy[field],
         )
-        for label, field in (("标题", "title"), ("诉求内容", "content"), ("答复内容", "reply"))
+        for field, label in publication.PUBLIC_FIELDS.items()
     ]
+    suspects = [] if record.confidential else publication.public_copy_suspects(copy)
     return render(
         request,
         "public/review_detail.html",
-        {"record": record, "sides": sides, "error": error, "ticket": record.ticket},
-        status=400 if error else 200,
+        {
+            "record": record,
+            "sides": sides,
+            "error": error,
+            "confirm": confirm,
+            "suspects": [(publication.PUBLIC_FIELDS[field], item) for field, item in suspects],
+            "reason": request.POST.get("reason", ""),
+            "ticket": record.ticket,
+        },
+        status=status,
     )

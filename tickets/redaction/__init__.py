@@ -6,5 +6,16 @@ each mask came from (spans in the original), so a reviewer can see both side by 
 
 from tickets.redaction.core import KIND_LABELS, Mask, Redacted, redact
 from tickets.redaction.highlight import highlight_masked, highlight_original
+from tickets.redaction.suspicious import SUSPECT_LABELS, Suspect, find_suspects
 
-__all__ = ["KIND_LABELS", "Mask", "Redacted", "highlight_masked", "highlight_original", "redact"]
+__all__ = [
+    "KIND_LABELS",
+    "SUSPECT_LABELS",
+    "Mask",
+    "Redacted",
+    "Suspect",
+    "find_suspects",
+    "highlight_masked",
+    "highlight_original",
+    "redact",
+]

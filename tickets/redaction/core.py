@@ -11,6 +11,8 @@ from tickets.redaction import patterns
 
 KIND_LABELS: dict[str, str] = {
     "email": "邮箱",
+    "wechat": "微信号",
+    "qq": "QQ号",
     "id_card": "身份证号",
     "bank_card": "银行卡号",
     "phone": "电话",
@@ -63,10 +65,15 @@ def _rules(names: Iterable[str]) -> list[tuple[str, Finder]]:
         ("email", patterns.find_email),
         ("id_card", patterns.find_id_card),
         ("bank_card", patterns.find_bank_card),
+        # A QQ number after "QQ号码" would otherwise pass for a local phone number; a WeChat ID
+        # that is a mobile number is labelled a phone.
+        ("qq", patterns.find_qq),
         ("phone", patterns.find_phone),
+        ("wechat", patterns.find_wechat),
         ("plate", patterns.find_plate),
         ("address", patterns.find_address),
         ("name", lambda text: name_rules.find_known_names(text, known)),
+        ("name", name_rules.find_familiar_names),
         ("name", name_rules.find_honorific_names),
         ("name", name_rules.find_segmented_names),
     ]
