@@ -204,7 +204,7 @@ def test_it_shows_a_replied_demo_case_after_approval_and_in_open311(
     assert ticket is not None
     record = PublicRecord.objects.get(ticket=ticket)
     assert client.get(f"/public/cases/{record.public_id}/").status_code == 404
-    assert client.get(f"/open311/v2/requests/{ticket.case_no}.json").status_code == 404
+    assert client.get(f"/open311/v2/requests/{record.public_id}.json").status_code == 404
 
     from django.contrib.auth import get_user_model
 
@@ -216,8 +216,8 @@ def test_it_shows_a_replied_demo_case_after_approval_and_in_open311(
     detail = client.get(f"/public/cases/{record.public_id}/").content.decode()
     assert record.reply and record.reply in detail
     assert ticket.citizen.name not in detail and ticket.citizen.phone not in detail
-    item = client.get(f"/open311/v2/requests/{ticket.case_no}.json").json()[0]
+    item = client.get(f"/open311/v2/requests/{record.public_id}.json").json()[0]
     assert item["description"] == record.content and item["status"] == "closed"
     start = ticket.received_at.date().isoformat()
     listed = client.get("/open311/v2/requests.json", {"start_date": start}).json()
-    assert [entry["service_request_id"] for entry in listed] == [ticket.case_no]
+    assert [entry["service_request_id"] for entry in listed] == [record.public_id]

@@ -18,6 +18,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from tickets.models.choices import OPEN_STATES, Channel, RequestType, State, Urgency
 from tickets.models.people import Category, Citizen, Department
+from tickets.models_public import new_public_id
 
 
 def new_query_code() -> str:
@@ -38,6 +39,18 @@ QUEUE_DUE = Case(
 
 class Ticket(FSMModelMixin, models.Model):
     case_no = models.CharField(_("编号"), max_length=14, unique=True)
+    # The case's id wherever the public reads it (public pages, Open311): never the sequential
+    # case number. Its public record takes the same id. Null only for cases that were already
+    # there when the column came and never needed one (see migration 0010).
+    public_id = models.CharField(
+        _("公开编号"),
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
+        default=new_public_id,
+        editable=False,
+    )
     query_code = models.CharField(_("查询码"), max_length=24, default=new_query_code)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
     channel_account = models.CharField(_("渠道账号"), max_length=64, blank=True)

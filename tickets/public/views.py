@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from tickets.models import Category, Channel, Department, RequestType, State
 from tickets.models_public import PublicRecord
 from tickets.public.figures import department_figures, population
+from tickets.public.location import public_location
 from tickets.public.months import (
     month_bounds,
     month_current,
@@ -74,6 +75,8 @@ def record_view(record: PublicRecord) -> dict[str, Any]:
         "replied_at": timezone.localtime(record.replied_at),
         "on_time": record.on_time,
         "outcome": outcome_label(record),
+        # The same street-level location Open311 gives for this case.
+        "location": public_location(record=record, ticket=record.ticket),
     }
 
 
