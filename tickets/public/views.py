@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from tickets.models import Category, Channel, Department, RequestType, State
+from tickets.categories import category_codes_alike, category_options
+from tickets.models import Channel, Department, RequestType, State
 from tickets.models_public import PublicRecord
 from tickets.public.figures import department_figures, population
 from tickets.public.location import public_location
@@ -94,9 +95,9 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[PublicRecord], dict[str, s
     if params["department"]:
         records = records.filter(department__code=params["department"])
     if params["category"]:
-        records = records.filter(
-            Q(category__code=params["category"]) | Q(category__parent__code=params["category"])
-        )
+        # The entry picked stands for every category that looks like it (tickets.categories).
+        codes = category_codes_alike(params["category"])
+        records = records.filter(Q(category__code__in=codes) | Q(category__parent__code__in=codes))
     month = month_parse(params["month"])
     if month:
         start, end = month_bounds(*month)
@@ -123,7 +124,7 @@ def record_list(request: HttpRequest) -> HttpResponse:
             "params": params,
             "query": query,
             "departments": Department.objects.filter(active=True).only("code", "name"),
-            "categories": Category.objects.filter(active=True).only("code", "name"),
+            "categories": category_options(staff=False),
             "months": [month_label(*month) for month in months_back(12)],
         },
     )
