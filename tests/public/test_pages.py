@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -132,6 +133,12 @@ def test_it_exports_a_month_as_csv(client: Client, records: dict) -> None:
     personal = next(row for row in rows if row["公开编号"] == records["personal"].public_id)
     assert personal["诉求内容"].startswith("我叫[姓名]") and personal["是否按时办结"] == "是"
     assert personal["承办部门"] == "城管局" and personal["办理状态"] == "已答复"
+    # Beijing time to the second, as a spreadsheet reads a date-time.
+    received = timezone.localtime(records["personal"].received_at)
+    assert personal["收到时间"] == received.strftime("%Y-%m-%d %H:%M:%S")
+    for row in rows:
+        for column in ("收到时间", "答复时间"):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[column]), row[column]
     assert "13812345678" not in body and "王建国" not in body
     assert client.get("/public/data/2024-13.csv").status_code == 404
     assert month in client.get("/public/data/").content.decode()

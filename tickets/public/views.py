@@ -31,7 +31,7 @@ from tickets.public.months import (
     month_parse,
     months_back,
 )
-from tickets.text import csv_row
+from tickets.text import csv_datetime, csv_row
 
 PAGE_SIZE = 20
 Status = PublicRecord.Status
@@ -198,8 +198,8 @@ def _csv_rows(records: QuerySet[PublicRecord], base: str) -> Iterator[str]:
                     view["department"],
                     view["request_type"],
                     view["channel"],
-                    view["received_at"].isoformat(),
-                    view["replied_at"].isoformat(),
+                    csv_datetime(record.received_at),
+                    csv_datetime(record.replied_at),
                     on_time,
                     view["outcome"],
                     view["title"],
