@@ -189,8 +189,11 @@ class TrackForm(forms.Form):
     query_code = forms.CharField(
         label="查询码",
         max_length=24,
+        help_text="提交成功时显示的查询码，如 ABCD-EFGH-JKMN，不区分大小写",
         error_messages={"required": "请填写查询码。"},
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
     )
 
 

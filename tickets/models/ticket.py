@@ -20,9 +20,33 @@ from tickets.models.choices import OPEN_STATES, Channel, RequestType, State, Urg
 from tickets.models.people import Category, Citizen, Department
 from tickets.models_public import new_public_id
 
+# Read out over the phone and typed from a note: no character that looks like another
+# (no 0/O, no 1/l/I) and no case to get wrong. 31 symbols x 12 = 59 bits.
+QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+QUERY_CODE_LENGTH = 12
+QUERY_CODE_GROUP = 4
+
 
 def new_query_code() -> str:
-    return secrets.token_urlsafe(9)
+    return "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
+
+
+def query_code_is_plain(code: str) -> bool:
+    """True for codes of this alphabet (those made before it mix cases and look-alikes)."""
+    return len(code) == QUERY_CODE_LENGTH and all(char in QUERY_CODE_ALPHABET for char in code)
+
+
+def query_code_normalise(typed: str) -> str:
+    """What a citizen typed, as a plain code: spaces and dashes out, letters upper case."""
+    return "".join(char for char in typed if char not in " \t-－—　").upper()
+
+
+def query_code_display(code: str) -> str:
+    """A plain code in groups of four (ABCD-EFGH-JKMN); an older code as it is."""
+    if not query_code_is_plain(code):
+        return code
+    step = QUERY_CODE_GROUP
+    return "-".join(code[i : i + step] for i in range(0, len(code), step))
 
 
 # The inbox's queue order (new cases by their ack deadline first, then the rest by resolution
@@ -175,6 +199,10 @@ class Ticket(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_no} {self.title}".strip()
+
+    @property
+    def query_code_display(self) -> str:
+        return query_code_display(self.query_code)
 
     # --- transitions: called only by tickets.services ------------------------------------
     # Each records the data the new state needs; the services compute and check the rest.
