@@ -95,6 +95,35 @@ def test_it_searches_and_filters(client: Client, records: dict, departments: dic
     assert client.get("/public/", {"month": "bad", "page": "x"}).status_code == 200
 
 
+def test_it_searches_the_words_category_department_and_public_id(
+    client: Client, records: dict
+) -> None:
+    def listed(q: str) -> set[str]:
+        html = client.get("/public/", {"q": q}).content.decode()
+        return {name for name, record in records.items() if record.public_id in html}
+
+    assert listed("路灯") == {"plain", "personal"}  # in the text, or the category's name
+    assert listed("路灯 星期") == {"plain"}  # every word must be there
+    assert listed("  星期   建设路 ") == {"plain"}
+    assert listed("城管局") == {"plain", "personal", "secret"}  # the department
+    assert listed(records["personal"].public_id) == {"personal"}
+    assert listed("漏水") == set()  # only in a record still waiting for review
+    html = client.get("/public/", {"q": "路灯 星期"}).content.decode()
+    assert "搜索“路灯 星期”：共 1 件" in html
+    none = client.get("/public/", {"q": "不存在的词"}).content.decode()
+    assert "没有符合条件的公开记录" in none and "共 0 件" in none
+
+
+def test_it_never_finds_a_record_by_the_part_of_its_address_it_does_not_show(
+    client: Client, make_ticket: Any, cast: dict, departments: dict
+) -> None:
+    ticket = replied(make_ticket, cast, departments, "路灯坏了一个多星期。", address="建设路88号")
+    record = PublicRecord.objects.get(ticket=ticket)
+    assert record.status == Status.PUBLISHED
+    assert record.public_id in client.get("/public/", {"q": "路灯"}).content.decode()
+    assert record.public_id not in client.get("/public/", {"q": "88号"}).content.decode()
+
+
 def test_it_shows_a_record_by_its_public_id_only(client: Client, records: dict) -> None:
     page = client.get(f"/public/cases/{records['personal'].public_id}/")
     html = page.content.decode()

@@ -34,6 +34,7 @@ from tickets.public.months import (
 from tickets.text import csv_datetime, csv_row
 
 PAGE_SIZE = 20
+SEARCH_TERMS = 5  # words of a search, each of which a record must match
 Status = PublicRecord.Status
 PUBLIC_CACHE = cache_control(public=True, max_age=60)
 
@@ -81,17 +82,28 @@ def record_view(record: PublicRecord) -> dict[str, Any]:
     }
 
 
+def _matching(term: str) -> Q:
+    """Records whose public text, category or department mentions ``term``, or whose public id
+    it is. Only what the public pages show is searched (never the address: its precise part is
+    not shown, so it must not be found either)."""
+    return (
+        Q(title__icontains=term)
+        | Q(content__icontains=term)
+        | Q(reply__icontains=term)
+        | Q(category__name__icontains=term)
+        | Q(department__name__icontains=term)
+        | Q(public_id=term)
+    )
+
+
 def _filtered(request: HttpRequest) -> tuple[QuerySet[PublicRecord], dict[str, str]]:
     params = {
         key: request.GET.get(key, "").strip()[:100]
         for key in ("q", "department", "category", "month", "on_time")
     }
     records = published()
-    if params["q"]:
-        text = params["q"]
-        records = records.filter(
-            Q(title__icontains=text) | Q(content__icontains=text) | Q(reply__icontains=text)
-        )
+    for term in params["q"].split()[:SEARCH_TERMS]:
+        records = records.filter(_matching(term))
     if params["department"]:
         records = records.filter(department__code=params["department"])
     if params["category"]:
