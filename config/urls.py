@@ -9,6 +9,7 @@ from integrations import demo_traffic
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    *[path(name, views.site_icon, {"name": name}) for name in views.ICONS],
     path("admin/demo-traffic/", demo_traffic.demo_page, name="demo-traffic"),
     path("admin/demo-traffic/sample/<str:channel>/", demo_traffic.demo_sample),
     path("admin/", admin.site.urls),
