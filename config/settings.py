@@ -73,9 +73,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
     "channels",
     "django_fsm",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, named in Chinese (config/apps.py)
     "sla",
     "tickets",
     "integrations",
@@ -245,9 +246,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Minsheng 民声 API",
-    "DESCRIPTION": "Complaint and feedback tickets: list, detail, transitions, website intake.",
+    "DESCRIPTION": "民声工单系统：工单列表、详情、办理操作，以及市民网上提交诉求。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "/favicon.ico",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- browser-side defences (docs/resilience.md) ------------------------------------------

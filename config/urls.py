@@ -2,19 +2,21 @@ import os
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import views
 from integrations import demo_traffic
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    *[path(name, views.site_icon, {"name": name}) for name in views.ICONS],
     path("admin/demo-traffic/", demo_traffic.demo_page, name="demo-traffic"),
     path("admin/demo-traffic/sample/<str:channel>/", demo_traffic.demo_sample),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves its start-up script as a file of its own (no inline script).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("integrations/", include("integrations.urls")),
     path("inbox/", include("tickets.urls")),

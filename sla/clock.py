@@ -3,7 +3,9 @@
 Every day boundary is in Asia/Shanghai whatever the server's time zone. A ``WorkCalendar``
 holds the dates that differ from the plain rule (Mon-Fri work, Sat-Sun rest) and the years the
 official schedule covers; a deadline that had to count across an uncovered date is returned with
-``confirmed=False``.
+``confirmed=False``. In a year the schedule does not cover yet, the holidays fixed by law to a
+date (元旦 1 Jan, 劳动节 1 May, 国庆 1-3 Oct) are still days of rest: only the moving feasts
+and the make-up working days (调休) wait for the State Council's schedule.
 """
 
 from __future__ import annotations
@@ -21,10 +23,21 @@ SAME_DAY = "same_day"
 WORKING_DAYS = "working_days"
 HOURS = "hours"
 
+# (month, day) of the public holidays whose date never moves (全国年节及纪念日放假办法): known
+# for any year before its official schedule is published.
+FIXED_HOLIDAYS: frozenset[tuple[int, int]] = frozenset({(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)})
+
+
+def fixed_holiday(day: dt.date) -> bool:
+    return (day.month, day.day) in FIXED_HOLIDAYS
+
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """Exceptions to the plain rule plus the years the official schedule covers."""
+    """Exceptions to the plain rule plus the years the official schedule covers.
+
+    A date listed in ``overrides`` is what the table says; in a covered year every other date
+    follows the plain rule; in an uncovered year the fixed-date holidays are rest days too."""
 
     overrides: Mapping[dt.date, bool] = field(default_factory=dict)
     covered_years: frozenset[int] = frozenset()
@@ -32,6 +45,8 @@ class WorkCalendar:
     def is_workday(self, day: dt.date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
+        if not self.covers(day) and fixed_holiday(day):
+            return False
         return day.weekday() < 5
 
     def covers(self, day: dt.date) -> bool:

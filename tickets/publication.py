@@ -110,7 +110,12 @@ def _redacted_copy(ticket: Ticket, reply: Reply | None) -> tuple[dict[str, str],
 def public_record_refresh(*, ticket: Ticket, reply: Reply | None = None) -> PublicRecord:
     """Create or update the ticket's public record from its current text and latest reply."""
     reply = reply or _latest_reply(ticket)
-    record = PublicRecord.objects.filter(ticket=ticket).first() or PublicRecord(ticket=ticket)
+    record = PublicRecord.objects.filter(ticket=ticket).first()
+    if record is None:
+        # The case's public id, the one Open311 already answered with (older cases: a new one).
+        record = PublicRecord(ticket=ticket)
+        if ticket.public_id:
+            record.public_id = ticket.public_id
     # A record a person has looked at or edited is never auto-published again: its new text
     # (a later reply) waits for a reviewer, who sees what the automatic redaction made of it.
     had_review = record.pk is not None and (record.edited or record.reviewed_at is not None)

@@ -1,10 +1,14 @@
-"""Text made safe for where it goes: spreadsheets and XML."""
+"""Text made safe for where it goes: spreadsheets and XML; and Chinese text put in order."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 # C0 control characters other than tab, newline and carriage return: invalid in XML 1.0 and
 # never meaningful in a citizen's message.
@@ -26,3 +30,20 @@ def csv_cell(value: Any) -> Any:
 
 def csv_row(values: Iterable[Any]) -> list[Any]:
     return [csv_cell(value) for value in values]
+
+
+def csv_datetime(moment: dt.datetime | None) -> str:
+    """A time for a CSV cell: Beijing time to the second, as spreadsheets read a date-time."""
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def pinyin_sort_key(text: str) -> str:
+    """A key that sorts Chinese text by its reading: pinyin with tones, read word by word (重庆
+    is chong2 qing4, 银行 yin2 hang2); other characters stay as they are. Chinese text becomes
+    plain ASCII, which every database collation orders alike. Ties: sort by the text next."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(text or "", style=Style.TONE3, errors="default")
+    return " ".join(syllable.lower() for syllable in syllables)[:255]

@@ -1,12 +1,12 @@
 """Our categories as GeoReport services, our cases as GeoReport service requests.
 
-A service request's id is the case number. Only a published record shows text (its redacted
-copy); any other case shows only what a confidential record shows: service, agency, dates and
-whether it is open."""
+A service request's id is the case's public id, the one ``/public/`` shows (never the sequential
+case number). Only a published record shows text (its redacted copy) and a location (the street
+and coordinates to about 100 m, as ``/public/`` shows them); any other case shows only what a
+confidential record shows: service, agency, dates and whether it is open."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -14,10 +14,9 @@ from django.conf import settings
 from integrations.open311.render import iso
 from tickets.models import Category, RequestType, State, Ticket
 from tickets.models_public import PublicRecord
+from tickets.public.location import NOWHERE, public_location
 
 CLOSED_STATES = (State.REPLIED, State.CLOSED, State.MERGED, State.INVALID)
-# About 100 m: a street, not a door.
-STREET_LEVEL = Decimal("0.001")
 
 
 def service(category: Category) -> dict[str, Any]:
@@ -54,14 +53,13 @@ def service_definition(category: Category) -> dict[str, Any]:
     }
 
 
-def _street_level(value: Decimal | None) -> float | None:
-    if value is None:
-        return None
-    return float(Decimal(value).quantize(STREET_LEVEL, rounding=ROUND_HALF_UP))
-
-
 def status_of(ticket: Ticket) -> str:
     return "closed" if ticket.state in CLOSED_STATES else "open"
+
+
+def request_id(ticket: Ticket, record: PublicRecord | None) -> str:
+    """The id Open311 knows a case by: its public record's, else the ticket's own public id."""
+    return (record.public_id if record is not None else None) or ticket.public_id or ""
 
 
 def service_request(ticket: Ticket, record: PublicRecord | None) -> dict[str, Any]:
@@ -69,8 +67,9 @@ def service_request(ticket: Ticket, record: PublicRecord | None) -> dict[str, An
     full = shown and record is not None and not record.confidential
     category = ticket.category
     notice = "" if shown else "诉求已受理，办理结果经审核后公开。"
+    where = public_location(record=record, ticket=ticket) if full else NOWHERE
     return {
-        "service_request_id": ticket.case_no,
+        "service_request_id": request_id(ticket, record),
         "status": status_of(ticket),
         "status_notes": record.reply if full and record else "",
         "service_name": category.name if category else "",
@@ -81,11 +80,11 @@ def service_request(ticket: Ticket, record: PublicRecord | None) -> dict[str, An
         "requested_datetime": iso(ticket.received_at),
         "updated_datetime": iso(ticket.updated_at),
         "expected_datetime": iso(ticket.resolve_due_at),
-        "address": record.address if full and record else "",
+        "address": where.address,
         "address_id": "",
         "zipcode": "",
-        "lat": _street_level(ticket.latitude) if full else None,
-        "long": _street_level(ticket.longitude) if full else None,
+        "lat": where.lat,
+        "long": where.long,
         "media_url": "",
     }
 

@@ -5,6 +5,7 @@ from integrations.open311 import views
 FMT = r"\.(?P<fmt>json|xml)$"
 app_name = "open311"
 urlpatterns = [
+    re_path(r"^$", views.index, name="index"),
     re_path(r"^discovery" + FMT, views.discovery, name="discovery"),
     re_path(r"^services" + FMT, views.services, name="services"),
     re_path(r"^services/(?P<code>[-\w]+)" + FMT, views.service_definition, name="service"),

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
@@ -31,6 +32,16 @@ MAX_IDS = 100
 
 def _services() -> list[Category]:
     return list(Category.objects.filter(active=True).select_related("parent").order_by("code"))
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """``/open311/v2/`` itself: a page for people saying what the interface offers."""
+    return render(
+        request,
+        "open311/index.html",
+        {"base": request.build_absolute_uri("/open311/v2/"), "services": _services()},
+    )
 
 
 @require_GET
@@ -87,10 +98,21 @@ def _window(request: HttpRequest) -> tuple[dt.datetime, dt.datetime]:
 def _readable() -> Any:
     """Cases Open311 answers for by id: published ones, and those filed through Open311 itself
     (so a client can read back what it filed: service, agency, dates and status, never text).
-    Any other case number reveals nothing, published or not being the reviewer's call."""
+    Any other id reveals nothing, published or not being the reviewer's call."""
     return Ticket.objects.select_related("category", "department", "public_record").filter(
         Q(public_record__status=PublicRecord.Status.PUBLISHED) | Q(channel=CHANNEL)
     )
+
+
+def _by_id(public_ids: list[str]) -> Q:
+    # A case is known by its public id; one published before the ticket had its own is known by
+    # its record's (the two are the same for every case filed since).
+    return Q(public_id__in=public_ids) | Q(public_record__public_id__in=public_ids)
+
+
+def _record_id(ticket: Ticket) -> str:
+    record = getattr(ticket, "public_record", None)
+    return record.public_id if record is not None else ""
 
 
 def _request_list(request: HttpRequest, fmt: str) -> HttpResponse:
@@ -99,8 +121,12 @@ def _request_list(request: HttpRequest, fmt: str) -> HttpResponse:
     tickets = _readable()
     if ids:
         # Listed ids override every other filter.
-        found = {t.case_no: t for t in tickets.filter(case_no__in=ids[:MAX_IDS])}
-        items = [found[case_no] for case_no in ids[:MAX_IDS] if case_no in found]
+        wanted = ids[:MAX_IDS]
+        found: dict[str, Ticket] = {}
+        for ticket in tickets.filter(_by_id(wanted)):
+            found[ticket.public_id or ""] = ticket
+            found[_record_id(ticket)] = ticket
+        items = [found[public_id] for public_id in wanted if public_id in found]
         return respond(fmt, "service_requests", [_item(ticket) for ticket in items])
     try:
         start, end = _window(request)
@@ -168,10 +194,11 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         return respond(fmt, "service_requests", [created])
     Open311ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     response = outcome.response
-    if response.get("action") == "created":
+    if response.get("action") == "created" and outcome.inbound.ticket is not None:
         created = {
             "token": token,
-            "service_request_id": response.get("case_no", ""),
+            # The id this request is read back by (requests/{id}), as /public/ will show it.
+            "service_request_id": outcome.inbound.ticket.public_id,
             "service_notice": response.get("reply", ""),
             "account_id": None,
         }
@@ -191,7 +218,7 @@ def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @require_GET
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
-    ticket = _readable().filter(case_no=request_id).first()
+    ticket = _readable().filter(_by_id([request_id])).first()
     if ticket is None:
         return error(fmt, 404, f"没有编号为 {request_id} 的诉求。")
     return respond(fmt, "service_requests", [_item(ticket)])
@@ -206,8 +233,8 @@ def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     )
     if inbound is None:
         return error(fmt, 404, "没有这个 token。")
-    case_no = inbound.ticket.case_no if inbound.ticket else None
-    return respond(fmt, "service_requests", [{"service_request_id": case_no, "token": token}])
+    public_id = inbound.ticket.public_id if inbound.ticket else None
+    return respond(fmt, "service_requests", [{"service_request_id": public_id, "token": token}])
 
 
 def not_found(request: HttpRequest, path: str) -> HttpResponse:

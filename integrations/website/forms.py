@@ -14,7 +14,8 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
 from tickets.api.serializers import CONTENT_MAX, CONTENT_MIN, WebsiteTicketInputSerializer
-from tickets.models import Category, Feedback, RequestType
+from tickets.categories import category_options
+from tickets.models import Feedback, RequestType
 from tickets.services.citizen import ADD_INFO_MAX, CitizenFile
 
 MAX_FILES = 5
@@ -99,8 +100,8 @@ class AttachmentsField(forms.FileField):
 
 
 def _category_choices() -> list[tuple[str, str]]:
-    active = Category.objects.filter(active=True).order_by("code").values_list("code", "name")
-    return [("", "请选择（不确定可不选）"), *((code, name) for code, name in active)]
+    options = category_options(staff=False)
+    return [("", "请选择（不确定可不选）"), *((option.code, option.label) for option in options)]
 
 
 class CaseForm(forms.Form):
@@ -188,8 +189,11 @@ class TrackForm(forms.Form):
     query_code = forms.CharField(
         label="查询码",
         max_length=24,
+        help_text="提交成功时显示的查询码，如 ABCD-EFGH-JKMN，不区分大小写",
         error_messages={"required": "请填写查询码。"},
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.files.base import ContentFile
@@ -129,6 +130,11 @@ def test_it_downloads_every_table_as_csv(client, cast, march, april):
     assert "样本不足" in departments and "未派单" in departments
     breaches = client.get("/dashboards/csv/breaches/").content.decode("utf-8-sig")
     assert march["t3"].case_no in breaches and march["t1"].case_no not in breaches
+    header, *lines = list(csv.reader(io.StringIO(breaches)))
+    for line in lines:
+        for column in ("收到时间", "受理时限", "办结时限"):
+            value = line[header.index(column)]
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", value), value
     assert client.get("/dashboards/csv/nothing/").status_code == 404
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -109,7 +110,9 @@ def test_it_creates_a_case_through_the_journal_and_intake(
     )
     assert response.status_code == 200, response.content
     created = response.json()[0]
-    ticket = Ticket.objects.get(case_no=created["service_request_id"])
+    # Known by its public id (as /public/ will show it), never by the sequential case number.
+    ticket = Ticket.objects.get(public_id=created["service_request_id"])
+    assert created["service_request_id"] != ticket.case_no
     assert ticket.channel == "open311" and ticket.category == categories["lights"]
     assert ticket.request_type == "complaint" and ticket.state == "new"
     assert ticket.citizen.name == "刘小红" and ticket.citizen.phone == "13812345678"
@@ -123,7 +126,10 @@ def test_it_creates_a_case_through_the_journal_and_intake(
     assert Open311ApiKey.objects.get().last_used_at is not None
 
     by_token = client.get(f"{BASE}/tokens/{created['token']}.json").json()
-    assert by_token == [{"service_request_id": ticket.case_no, "token": created["token"]}]
+    assert by_token == [{"service_request_id": ticket.public_id, "token": created["token"]}]
+    read_back = client.get(f"{BASE}/requests/{created['service_request_id']}.json")
+    assert read_back.status_code == 200
+    assert read_back.json()[0]["service_request_id"] == ticket.public_id
     assert client.get(f"{BASE}/tokens/nope.json").status_code == 404
 
 
@@ -164,7 +170,13 @@ def test_it_answers_a_bad_post_in_xml(client: Client, categories: dict, api_key:
 
 def _published(make_ticket: Any, cast: dict, departments: dict, text: str) -> Ticket:
     ticket = walk(
-        make_ticket(text, category_code="lights", address="幸福小区3栋2单元501室"),
+        make_ticket(
+            text,
+            category_code="lights",
+            address="青山区建设路88号幸福小区3栋2单元501室",
+            latitude=Decimal("30.612345"),
+            longitude=Decimal("114.301789"),
+        ),
         cast,
         departments,
         "replied",
@@ -181,17 +193,20 @@ def test_it_shows_only_redacted_text_of_a_published_case(
     client: Client, make_ticket: Any, cast: dict, departments: dict, categories: dict
 ) -> None:
     ticket = _published(make_ticket, cast, departments, "我叫王建国，电话13812345678，路灯坏了。")
-    item = client.get(f"{BASE}/requests/{ticket.case_no}.json").json()[0]
-    assert item["service_request_id"] == ticket.case_no
+    item = client.get(f"{BASE}/requests/{ticket.public_id}.json").json()[0]
+    assert item["service_request_id"] == ticket.public_id
     assert item["status"] == "closed"
     assert item["description"] == "我叫[姓名]，电话[电话]，路灯坏了。"
     assert item["status_notes"] == "已安排维修，路灯已恢复。"
-    assert item["address"] == "幸福小区[地址]"
+    # The street, not the door; coordinates to about 100 m.
+    assert item["address"] == "青山区建设路"
+    assert (item["lat"], item["long"]) == (30.612, 114.302)
     assert item["agency_responsible"] == "城管局" and item["service_code"] == "lights"
     assert item["requested_datetime"].endswith("+08:00")
     assert dt.datetime.fromisoformat(item["expected_datetime"]) == ticket.resolve_due_at
-    raw = client.get(f"{BASE}/requests/{ticket.case_no}.xml").content.decode()
+    raw = client.get(f"{BASE}/requests/{ticket.public_id}.xml").content.decode()
     assert "13812345678" not in raw and "王建国" not in raw
+    assert ticket.case_no not in raw and "88号" not in raw
     root = ET.fromstring(raw)
     assert root.tag == "service_requests" and root.findtext("request/status") == "closed"
 
@@ -200,9 +215,10 @@ def test_it_reveals_nothing_of_an_unpublished_case_filed_elsewhere(
     client: Client, make_ticket: Any, categories: dict
 ) -> None:
     ticket = make_ticket("我叫王建国，电话13812345678，路灯坏了。", category_code="lights")
-    assert client.get(f"{BASE}/requests/{ticket.case_no}.json").status_code == 404
-    listed = client.get(f"{BASE}/requests.json", {"service_request_id": ticket.case_no})
-    assert listed.json() == []
+    for known_as in (ticket.public_id, ticket.case_no):
+        assert client.get(f"{BASE}/requests/{known_as}.json").status_code == 404
+        listed = client.get(f"{BASE}/requests.json", {"service_request_id": known_as})
+        assert listed.json() == []
 
 
 def test_it_shows_a_case_filed_through_open311_without_its_text(
@@ -211,10 +227,11 @@ def test_it_shows_a_case_filed_through_open311_without_its_text(
     ticket = make_ticket(
         "我叫王建国，电话13812345678，路灯坏了。", category_code="lights", channel="open311"
     )
-    item = client.get(f"{BASE}/requests/{ticket.case_no}.json").json()[0]
+    item = client.get(f"{BASE}/requests/{ticket.public_id}.json").json()[0]
     assert item["status"] == "open" and item["description"] == "" and item["address"] == ""
     assert item["service_name"] == "路灯" and item["lat"] is None
     assert client.get(f"{BASE}/requests/20990101000001.json").status_code == 404
+    assert client.get(f"{BASE}/requests/{ticket.case_no}.json").status_code == 404
 
 
 def test_it_lists_published_cases_with_filters(
@@ -230,20 +247,22 @@ def test_it_lists_published_cases_with_filters(
         assert response.status_code == 200, response.content
         return [item["service_request_id"] for item in response.json()]
 
-    assert ids() == [shown.case_no]
-    assert ids(service_code="lights") == [shown.case_no]
+    shown_id = PublicRecord.objects.get(ticket=shown).public_id
+    assert shown_id == shown.public_id
+    assert ids() == [shown_id]
+    assert ids(service_code="lights") == [shown_id]
     assert ids(service_code="housing") == []
-    assert ids(status="closed") == [shown.case_no]
+    assert ids(status="closed") == [shown_id]
     assert ids(status="open") == []
     today = timezone.localdate()
-    assert ids(start_date=(today - dt.timedelta(days=1)).isoformat()) == [shown.case_no]
+    assert ids(start_date=(today - dt.timedelta(days=1)).isoformat()) == [shown_id]
     assert ids(end_date=(today - dt.timedelta(days=5)).isoformat()) == []
     # Listed ids override the other filters; an unpublished case stays invisible.
-    assert ids(service_request_id=f"{hidden.case_no},{shown.case_no}", status="open") == [
-        shown.case_no,
-    ]
+    assert ids(service_request_id=f"{hidden.public_id},{shown_id}", status="open") == [shown_id]
+    assert ids(service_request_id=shown.case_no) == []
     root = ET.fromstring(client.get(f"{BASE}/requests.xml").content)
-    assert [r.findtext("service_request_id") for r in root.findall("request")] == [shown.case_no]
+    assert [r.findtext("service_request_id") for r in root.findall("request")] == [shown_id]
+    assert shown.case_no not in client.get(f"{BASE}/requests.json").content.decode()
 
 
 @pytest.mark.parametrize(
@@ -295,14 +314,111 @@ def test_it_works_with_an_open311_client_library(live_server: Any) -> None:
         timeout=10,
     )
     assert created.status_code == 200, created.text
-    case_no = created.json()[0]["service_request_id"]
-    assert Ticket.objects.filter(case_no=case_no, channel="open311").exists()
+    public_id = created.json()[0]["service_request_id"]
+    assert Ticket.objects.filter(public_id=public_id, channel="open311").exists()
 
     for fmt in ("json", "xml"):
         client = GeoReport(root, output_format=fmt)
-        request = client.get_service_request(case_no)
-        assert request["service_request_id"] == case_no
+        request = client.get_service_request(public_id)
+        assert request["service_request_id"] == public_id
         assert request["status"] == "open" and request["service_code"] == "lights"
-    listed = GeoReport(root).get_service_requests(service_request_id=case_no)
-    assert [item["service_request_id"] for item in listed] == [case_no]
+    listed = GeoReport(root).get_service_requests(service_request_id=public_id)
+    assert [item["service_request_id"] for item in listed] == [public_id]
     assert json.dumps(listed, ensure_ascii=False).count("路灯坏了") == 0  # not reviewed yet
+
+
+# --- Open311 speaks like /public/ --------------------------------------------------------
+
+
+def test_it_gives_a_case_the_same_id_and_location_as_the_public_pages(
+    client: Client, make_ticket: Any, cast: dict, departments: dict, categories: dict
+) -> None:
+    ticket = _published(make_ticket, cast, departments, "建设路路灯坏了一个多星期。")
+    record = PublicRecord.objects.get(ticket=ticket)
+    page = client.get(f"/public/cases/{record.public_id}/").content.decode()
+    item = client.get(f"{BASE}/requests/{record.public_id}.json").json()[0]
+    assert item["service_request_id"] == record.public_id == ticket.public_id
+    assert record.public_id in page and ticket.case_no not in page
+    assert item["address"] == "青山区建设路"
+    assert '<dt>地点</dt><dd class="location">青山区建设路' in page
+    assert f"{item['lat']}, {item['long']}" in page
+    assert "88号" not in page and "501" not in page
+
+
+def test_a_request_filed_through_open311_keeps_its_id_once_published(
+    client: Client, categories: dict, api_key: str, cast: dict, departments: dict
+) -> None:
+    created = post(
+        client,
+        api_key=api_key,
+        service_code="lights",
+        description="建设路路灯坏了一个多星期，晚上很黑。",
+        address_string="青山区建设路12号",
+    ).json()[0]
+    public_id = created["service_request_id"]
+    ticket = walk(Ticket.objects.get(public_id=public_id), cast, departments, "replied")
+    record = PublicRecord.objects.get(ticket=ticket)
+    assert record.public_id == public_id
+    if record.status != PublicRecord.Status.PUBLISHED:
+        publication.public_record_review(
+            actor=cast["dispatcher"], record_id=record.pk, action="approve"
+        )
+    item = client.get(f"{BASE}/requests/{public_id}.json").json()[0]
+    assert item["status"] == "closed" and item["address"] == "青山区建设路"
+    assert client.get(f"/public/cases/{public_id}/").status_code == 200
+
+
+def test_a_confidential_case_shows_no_location_anywhere(
+    client: Client, make_ticket: Any, cast: dict, departments: dict, categories: dict
+) -> None:
+    ticket = walk(
+        make_ticket(
+            "建设路路灯坏了一个多星期。",
+            category_code="lights",
+            address="青山区建设路88号",
+            latitude=Decimal("30.612345"),
+            longitude=Decimal("114.301789"),
+            confidential=True,
+        ),
+        cast,
+        departments,
+        "replied",
+    )
+    record = PublicRecord.objects.get(ticket=ticket)
+    assert record.status == PublicRecord.Status.PUBLISHED
+    item = client.get(f"{BASE}/requests/{record.public_id}.json").json()[0]
+    assert (item["address"], item["lat"], item["long"]) == ("", None, None)
+    page = client.get(f"/public/cases/{record.public_id}/").content.decode()
+    assert "建设路" not in page and "30.61" not in page
+
+
+def test_the_fill_migration_gives_existing_cases_their_public_ids(
+    make_ticket: Any, cast: dict, departments: dict, categories: dict
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    fill = importlib.import_module("tickets.migrations.0010_ticket_public_id_fill").fill
+    published = _published(make_ticket, cast, departments, "建设路路灯坏了。")
+    filed = make_ticket("路灯坏了，很危险。", category_code="lights", channel="open311")
+    other = make_ticket("路灯坏了，很危险。", category_code="lights")
+    # As they were before the column: no public id on any ticket.
+    Ticket.objects.update(public_id=None)
+    fill(apps, None)
+    record_id = PublicRecord.objects.get(ticket=published).public_id
+    assert Ticket.objects.get(pk=published.pk).public_id == record_id
+    assert Ticket.objects.get(pk=filed.pk).public_id
+    assert Ticket.objects.get(pk=other.pk).public_id is None
+
+
+def test_its_root_answers_with_an_index_of_the_interface(client: Client, categories: dict) -> None:
+    response = client.get(f"{BASE}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Open311 GeoReport v2 接口" in html
+    for link in ("discovery.xml", "services.json", "requests.json"):
+        assert f'href="{link}"' in html
+        assert client.get(f"{BASE}/{link}").status_code == 200
+    assert "共 2 类" in html
+    assert client.get(f"{BASE}/nothing").status_code == 404

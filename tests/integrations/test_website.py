@@ -118,7 +118,7 @@ def test_it_files_a_case_with_a_jpeg_and_shows_case_number_and_query_code(
         assert secret not in location
 
     page = html(client.get(location))
-    assert ticket.case_no in page and ticket.query_code in page
+    assert ticket.case_no in page and ticket.query_code_display in page
     assert "您的诉求已提交" in page
 
     assert ticket.channel == "website" and ticket.state == "new" and ticket.confidential

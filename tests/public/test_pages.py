@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -94,6 +95,35 @@ def test_it_searches_and_filters(client: Client, records: dict, departments: dic
     assert client.get("/public/", {"month": "bad", "page": "x"}).status_code == 200
 
 
+def test_it_searches_the_words_category_department_and_public_id(
+    client: Client, records: dict
+) -> None:
+    def listed(q: str) -> set[str]:
+        html = client.get("/public/", {"q": q}).content.decode()
+        return {name for name, record in records.items() if record.public_id in html}
+
+    assert listed("路灯") == {"plain", "personal"}  # in the text, or the category's name
+    assert listed("路灯 星期") == {"plain"}  # every word must be there
+    assert listed("  星期   建设路 ") == {"plain"}
+    assert listed("城管局") == {"plain", "personal", "secret"}  # the department
+    assert listed(records["personal"].public_id) == {"personal"}
+    assert listed("漏水") == set()  # only in a record still waiting for review
+    html = client.get("/public/", {"q": "路灯 星期"}).content.decode()
+    assert "搜索“路灯 星期”：共 1 件" in html
+    none = client.get("/public/", {"q": "不存在的词"}).content.decode()
+    assert "没有符合条件的公开记录" in none and "共 0 件" in none
+
+
+def test_it_never_finds_a_record_by_the_part_of_its_address_it_does_not_show(
+    client: Client, make_ticket: Any, cast: dict, departments: dict
+) -> None:
+    ticket = replied(make_ticket, cast, departments, "路灯坏了一个多星期。", address="建设路88号")
+    record = PublicRecord.objects.get(ticket=ticket)
+    assert record.status == Status.PUBLISHED
+    assert record.public_id in client.get("/public/", {"q": "路灯"}).content.decode()
+    assert record.public_id not in client.get("/public/", {"q": "88号"}).content.decode()
+
+
 def test_it_shows_a_record_by_its_public_id_only(client: Client, records: dict) -> None:
     page = client.get(f"/public/cases/{records['personal'].public_id}/")
     html = page.content.decode()
@@ -132,6 +162,12 @@ def test_it_exports_a_month_as_csv(client: Client, records: dict) -> None:
     personal = next(row for row in rows if row["公开编号"] == records["personal"].public_id)
     assert personal["诉求内容"].startswith("我叫[姓名]") and personal["是否按时办结"] == "是"
     assert personal["承办部门"] == "城管局" and personal["办理状态"] == "已答复"
+    # Beijing time to the second, as a spreadsheet reads a date-time.
+    received = timezone.localtime(records["personal"].received_at)
+    assert personal["收到时间"] == received.strftime("%Y-%m-%d %H:%M:%S")
+    for row in rows:
+        for column in ("收到时间", "答复时间"):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[column]), row[column]
     assert "13812345678" not in body and "王建国" not in body
     assert client.get("/public/data/2024-13.csv").status_code == 404
     assert month in client.get("/public/data/").content.decode()
@@ -204,7 +240,7 @@ def test_it_shows_a_replied_demo_case_after_approval_and_in_open311(
     assert ticket is not None
     record = PublicRecord.objects.get(ticket=ticket)
     assert client.get(f"/public/cases/{record.public_id}/").status_code == 404
-    assert client.get(f"/open311/v2/requests/{ticket.case_no}.json").status_code == 404
+    assert client.get(f"/open311/v2/requests/{record.public_id}.json").status_code == 404
 
     from django.contrib.auth import get_user_model
 
@@ -216,8 +252,8 @@ def test_it_shows_a_replied_demo_case_after_approval_and_in_open311(
     detail = client.get(f"/public/cases/{record.public_id}/").content.decode()
     assert record.reply and record.reply in detail
     assert ticket.citizen.name not in detail and ticket.citizen.phone not in detail
-    item = client.get(f"/open311/v2/requests/{ticket.case_no}.json").json()[0]
+    item = client.get(f"/open311/v2/requests/{record.public_id}.json").json()[0]
     assert item["description"] == record.content and item["status"] == "closed"
     start = ticket.received_at.date().isoformat()
     listed = client.get("/open311/v2/requests.json", {"start_date": start}).json()
-    assert [entry["service_request_id"] for entry in listed] == [ticket.case_no]
+    assert [entry["service_request_id"] for entry in listed] == [record.public_id]

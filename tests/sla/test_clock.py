@@ -100,7 +100,9 @@ WORKED_EXAMPLES = [
         at(2026, 12, 20, 11, 0),
         COMPLAINT,
         at(2026, 12, 20, 11, 30),
-        eod(2027, 1, 8),
+        # specs/sla.md gives 2027-01-08 (the plain rule); 元旦 is a holiday in every year, so
+        # 2027-01-01 (a Friday) is not counted and the 15th working day is 01-11.
+        eod(2027, 1, 11),
         False,
         id="complaint-into-uncovered-2027",
     ),
@@ -285,13 +287,22 @@ def test_a_pause_moves_an_hour_deadline_by_working_days_keeping_its_time() -> No
 
 
 def test_a_pause_counted_across_an_uncovered_date_is_not_confirmed() -> None:
-    # An overdue ticket paused 2026-12-31 and resumed Saturday 2027-01-02: 01-01 counts as a
-    # lost working day only by the plain rule, so the moved deadline is not confirmed.
+    # An overdue ticket paused 2026-12-31 and resumed Monday 2027-01-04: 01-01 is 元旦 in any
+    # year, 01-04 counts as a lost working day only by the plain rule, so the moved deadline
+    # is not confirmed.
     moved, lost = clock.pause_shift(
-        eod(2026, 12, 15), at(2026, 12, 31, 10, 0), at(2027, 1, 2, 10, 0), CALENDAR
+        eod(2026, 12, 15), at(2026, 12, 31, 10, 0), at(2027, 1, 4, 10, 0), CALENDAR
     )
     assert lost == 1
     assert moved == clock.Deadline(eod(2026, 12, 16), False)
+
+
+def test_a_pause_over_new_year_alone_loses_no_day_but_is_not_confirmed() -> None:
+    moved, lost = clock.pause_shift(
+        eod(2026, 12, 15), at(2026, 12, 31, 10, 0), at(2027, 1, 2, 10, 0), CALENDAR
+    )
+    assert lost == 0
+    assert moved == clock.Deadline(eod(2026, 12, 15), False)
 
 
 def test_a_pause_inside_the_calendar_stays_confirmed() -> None:
@@ -330,7 +341,7 @@ def test_an_extension_of_zero_days_moves_nothing() -> None:
 
 def test_a_deadline_across_the_end_of_the_calendar_is_not_confirmed() -> None:
     deadline = clock.resolve_due(at(2026, 12, 20, 11, 0), COMPLAINT, CALENDAR)
-    assert deadline == clock.Deadline(eod(2027, 1, 8), False)
+    assert deadline == clock.Deadline(eod(2027, 1, 11), False)
 
 
 def test_a_deadline_that_stays_inside_the_calendar_is_confirmed() -> None:
@@ -340,8 +351,45 @@ def test_a_deadline_that_stays_inside_the_calendar_is_confirmed() -> None:
 
 def test_an_extension_past_the_end_of_the_calendar_is_not_confirmed() -> None:
     extended = clock.shift_deadline(eod(2026, 12, 30), 5, CALENDAR)
-    # The plain rule for 2027: 12-31, 01-01 (a Friday), 01-04, 01-05, 01-06.
-    assert extended == clock.Deadline(eod(2027, 1, 6), False)
+    # 12-31, then (01-01 being 元旦) 01-04, 01-05, 01-06, 01-07 by the plain rule.
+    assert extended == clock.Deadline(eod(2027, 1, 7), False)
+
+
+def test_an_extension_never_lands_on_new_years_day_of_an_uncovered_year() -> None:
+    # The incident: Thursday 2026-12-31 + 1 working day gave Friday 2027-01-01.
+    extended = clock.shift_deadline(eod(2026, 12, 31), 1, CALENDAR)
+    assert extended == clock.Deadline(eod(2027, 1, 4), False)
+
+
+UNCOVERED = clock.calendar_from_rows([], range(2004, 2027))
+
+
+@pytest.mark.parametrize(
+    ("day", "workday"),
+    [
+        pytest.param(dt.date(2027, 1, 1), False, id="new-year-friday"),
+        pytest.param(dt.date(2030, 1, 1), False, id="new-year-tuesday"),
+        pytest.param(dt.date(2027, 5, 1), False, id="labour-day-saturday"),
+        pytest.param(dt.date(2028, 5, 1), False, id="labour-day-monday"),
+        pytest.param(dt.date(2027, 10, 1), False, id="national-day-friday"),
+        pytest.param(dt.date(2029, 10, 2), False, id="national-day-tuesday"),
+        pytest.param(dt.date(2029, 10, 3), False, id="national-day-wednesday"),
+        pytest.param(dt.date(2029, 10, 4), True, id="october-4th-waits-for-the-schedule"),
+        pytest.param(dt.date(2027, 1, 4), True, id="an-ordinary-monday"),
+        pytest.param(dt.date(2027, 2, 8), True, id="spring-festival-waits-for-the-schedule"),
+        pytest.param(dt.date(2027, 1, 2), False, id="a-saturday"),
+    ],
+)
+def test_it_knows_the_fixed_date_holidays_of_an_uncovered_year(day: dt.date, workday: bool) -> None:
+    assert UNCOVERED.is_workday(day) is workday
+    assert not UNCOVERED.covers(day)
+
+
+def test_a_covered_year_follows_its_table_even_on_a_fixed_date() -> None:
+    # The table is the official word: a covered year without the override is a working day.
+    edited = clock.calendar_from_rows([], [2027])
+    assert edited.is_workday(dt.date(2027, 1, 1)) is True
+    assert CALENDAR.is_workday(dt.date(2026, 1, 1)) is False  # from chinesecalendar
 
 
 def test_a_year_before_the_calendar_is_not_confirmed() -> None:
@@ -350,8 +398,9 @@ def test_a_year_before_the_calendar_is_not_confirmed() -> None:
 
 def test_an_empty_calendar_falls_back_to_the_plain_rule_unconfirmed() -> None:
     deadline = clock.resolve_due(at(2026, 9, 30, 16, 0), CONSULT, clock.WorkCalendar())
-    # Without the holiday table 10-01 and 10-02 would be ordinary working days.
-    assert deadline == clock.Deadline(eod(2026, 10, 2), False)
+    # Without the holiday table only the fixed-date holidays (10-01 to 10-03) are known: the
+    # make-up days and the rest of the Golden Week are not.
+    assert deadline == clock.Deadline(eod(2026, 10, 6), False)
 
 
 # --- naive datetimes --------------------------------------------------------------------------

@@ -211,7 +211,7 @@ WORKED_EXAMPLES = [
         "complaint",
         "normal",
         at(2026, 12, 20, 11, 30),
-        eod(2027, 1, 8),
+        eod(2027, 1, 11),  # specs/sla.md: 01-08 by the plain rule; 元旦 01-01 is always a holiday
         False,
     ),
 ]
@@ -341,7 +341,7 @@ def test_a_complaint_of_2026_12_20_is_due_in_2027_unconfirmed(make_ticket: Any) 
     with time_machine.travel(at(2026, 12, 20, 11, 0), tick=False):
         ticket = make_ticket(request_type="complaint")
     ticket.refresh_from_db()
-    assert ticket.resolve_due_at == eod(2027, 1, 8)
+    assert ticket.resolve_due_at == eod(2027, 1, 11)
     assert ticket.calendar_confirmed is False
     created = ticket.events.get(kind="created")
     assert created.payload["calendar_confirmed"] is False

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from tickets.api import views
+from tickets.api import index, views
 
 app_name = "api"
 
 urlpatterns: list[URLPattern] = [
+    path("", index.ApiIndexView.as_view(), name="index"),
     path("tickets/", views.TicketListView.as_view(), name="ticket-list"),
     path("tickets/<str:case_no>/", views.TicketDetailView.as_view(), name="ticket-detail"),
     *[

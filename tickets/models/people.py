@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models.choices import Role
+from tickets.text import pinyin_sort_key
 
 
 class Department(models.Model):
@@ -72,6 +75,9 @@ class Category(models.Model):
         related_name="default_categories",
     )
     active = models.BooleanField(_("启用"), default=True)
+    # The name's pinyin, so that lists sort by the Chinese name in SQL on every database
+    # (PostgreSQL's C collation and SQLite both compare code points, not readings).
+    name_sort = models.CharField(_("拼音排序"), max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["code"]
@@ -80,6 +86,13 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_sort = pinyin_sort_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_sort"}
+        super().save(*args, **kwargs)
 
 
 class StaffProfile(models.Model):

@@ -18,10 +18,35 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from tickets.models.choices import OPEN_STATES, Channel, RequestType, State, Urgency
 from tickets.models.people import Category, Citizen, Department
+from tickets.models_public import new_public_id
+
+# Read out over the phone and typed from a note: no character that looks like another
+# (no 0/O, no 1/l/I) and no case to get wrong. 31 symbols x 12 = 59 bits.
+QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+QUERY_CODE_LENGTH = 12
+QUERY_CODE_GROUP = 4
 
 
 def new_query_code() -> str:
-    return secrets.token_urlsafe(9)
+    return "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
+
+
+def query_code_is_plain(code: str) -> bool:
+    """True for codes of this alphabet (those made before it mix cases and look-alikes)."""
+    return len(code) == QUERY_CODE_LENGTH and all(char in QUERY_CODE_ALPHABET for char in code)
+
+
+def query_code_normalise(typed: str) -> str:
+    """What a citizen typed, as a plain code: spaces and dashes out, letters upper case."""
+    return "".join(char for char in typed if char not in " \t-－—　").upper()
+
+
+def query_code_display(code: str) -> str:
+    """A plain code in groups of four (ABCD-EFGH-JKMN); an older code as it is."""
+    if not query_code_is_plain(code):
+        return code
+    step = QUERY_CODE_GROUP
+    return "-".join(code[i : i + step] for i in range(0, len(code), step))
 
 
 # The inbox's queue order (new cases by their ack deadline first, then the rest by resolution
@@ -38,6 +63,18 @@ QUEUE_DUE = Case(
 
 class Ticket(FSMModelMixin, models.Model):
     case_no = models.CharField(_("编号"), max_length=14, unique=True)
+    # The case's id wherever the public reads it (public pages, Open311): never the sequential
+    # case number. Its public record takes the same id. Null only for cases that were already
+    # there when the column came and never needed one (see migration 0010).
+    public_id = models.CharField(
+        _("公开编号"),
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
+        default=new_public_id,
+        editable=False,
+    )
     query_code = models.CharField(_("查询码"), max_length=24, default=new_query_code)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
     channel_account = models.CharField(_("渠道账号"), max_length=64, blank=True)
@@ -162,6 +199,10 @@ class Ticket(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_no} {self.title}".strip()
+
+    @property
+    def query_code_display(self) -> str:
+        return query_code_display(self.query_code)
 
     # --- transitions: called only by tickets.services ------------------------------------
     # Each records the data the new state needs; the services compute and check the rest.

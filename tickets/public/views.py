@@ -19,9 +19,11 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from tickets.models import Category, Channel, Department, RequestType, State
+from tickets.categories import category_codes_alike, category_options
+from tickets.models import Channel, Department, RequestType, State
 from tickets.models_public import PublicRecord
 from tickets.public.figures import department_figures, population
+from tickets.public.location import public_location
 from tickets.public.months import (
     month_bounds,
     month_current,
@@ -29,9 +31,10 @@ from tickets.public.months import (
     month_parse,
     months_back,
 )
-from tickets.text import csv_row
+from tickets.text import csv_datetime, csv_row
 
 PAGE_SIZE = 20
+SEARCH_TERMS = 5  # words of a search, each of which a record must match
 Status = PublicRecord.Status
 PUBLIC_CACHE = cache_control(public=True, max_age=60)
 
@@ -74,7 +77,23 @@ def record_view(record: PublicRecord) -> dict[str, Any]:
         "replied_at": timezone.localtime(record.replied_at),
         "on_time": record.on_time,
         "outcome": outcome_label(record),
+        # The same street-level location Open311 gives for this case.
+        "location": public_location(record=record, ticket=record.ticket),
     }
+
+
+def _matching(term: str) -> Q:
+    """Records whose public text, category or department mentions ``term``, or whose public id
+    it is. Only what the public pages show is searched (never the address: its precise part is
+    not shown, so it must not be found either)."""
+    return (
+        Q(title__icontains=term)
+        | Q(content__icontains=term)
+        | Q(reply__icontains=term)
+        | Q(category__name__icontains=term)
+        | Q(department__name__icontains=term)
+        | Q(public_id=term)
+    )
 
 
 def _filtered(request: HttpRequest) -> tuple[QuerySet[PublicRecord], dict[str, str]]:
@@ -83,17 +102,14 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[PublicRecord], dict[str, s
         for key in ("q", "department", "category", "month", "on_time")
     }
     records = published()
-    if params["q"]:
-        text = params["q"]
-        records = records.filter(
-            Q(title__icontains=text) | Q(content__icontains=text) | Q(reply__icontains=text)
-        )
+    for term in params["q"].split()[:SEARCH_TERMS]:
+        records = records.filter(_matching(term))
     if params["department"]:
         records = records.filter(department__code=params["department"])
     if params["category"]:
-        records = records.filter(
-            Q(category__code=params["category"]) | Q(category__parent__code=params["category"])
-        )
+        # The entry picked stands for every category that looks like it (tickets.categories).
+        codes = category_codes_alike(params["category"])
+        records = records.filter(Q(category__code__in=codes) | Q(category__parent__code__in=codes))
     month = month_parse(params["month"])
     if month:
         start, end = month_bounds(*month)
@@ -120,7 +136,7 @@ def record_list(request: HttpRequest) -> HttpResponse:
             "params": params,
             "query": query,
             "departments": Department.objects.filter(active=True).only("code", "name"),
-            "categories": Category.objects.filter(active=True).only("code", "name"),
+            "categories": category_options(staff=False),
             "months": [month_label(*month) for month in months_back(12)],
         },
     )
@@ -194,8 +210,8 @@ def _csv_rows(records: QuerySet[PublicRecord], base: str) -> Iterator[str]:
                     view["department"],
                     view["request_type"],
                     view["channel"],
-                    view["received_at"].isoformat(),
-                    view["replied_at"].isoformat(),
+                    csv_datetime(record.received_at),
+                    csv_datetime(record.replied_at),
                     on_time,
                     view["outcome"],
                     view["title"],

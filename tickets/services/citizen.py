@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from tickets.errors import InvalidInput, TicketNotFound, TransitionNotAllowed
 from tickets.models import Attachment, State, Ticket
+from tickets.models.ticket import new_query_code, query_code_is_plain, query_code_normalise
 from tickets.services.events import SYSTEM, event_append
 from tickets.services.workflow import ticket_resume
 
@@ -93,7 +94,10 @@ def ticket_for_citizen(*, case_no: str, query_code: str) -> Ticket | None:
         .first()
     )
     # Compare the code in constant time, and compare something even when there is no ticket.
-    expected = ticket.query_code if ticket is not None else secrets.token_urlsafe(9)
+    expected = ticket.query_code if ticket is not None else new_query_code()
+    if query_code_is_plain(expected):
+        # Typed from a note or heard on the phone: "abcd efgh-jkmn" is ABCDEFGHJKMN.
+        query_code = query_code_normalise(query_code)
     if not secrets.compare_digest(expected.encode(), query_code.encode()):
         return None
     return ticket

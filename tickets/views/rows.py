@@ -31,6 +31,7 @@ ROW_FIELDS = (
     "urgency",
     "title",
     "supervised",
+    "calendar_confirmed",
     *DEADLINE_FIELDS,
     "category__name",
     "department__name",
@@ -38,6 +39,9 @@ ROW_FIELDS = (
     "assignee__first_name",
     "assignee__last_name",
 )
+
+
+UNCONFIRMED_TITLE = "按常规工作日推算：该年的放假安排尚未导入，导入后自动重算"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,8 @@ class QueueRow:
     clock: str  # "受理" or "办结", empty when no clock runs
     due_iso: str
     due_text: str
+    # The resolution deadline was counted across a year whose holiday schedule is not out yet.
+    unconfirmed: bool = False
 
 
 def queue_rows(
@@ -103,6 +109,7 @@ def queue_rows(
                 clock=deadline.label,
                 due_iso=local.isoformat() if local else "",
                 due_text=f"{local:%m-%d %H:%M}" if local else "",
+                unconfirmed=deadline.label == "办结" and not ticket["calendar_confirmed"],
             )
         )
     return rows
@@ -131,6 +138,8 @@ def row_html(row: QueueRow, *, may_bulk: bool, fresh: bool = False) -> str:
             f' data-level="{level}" data-clock="{clock}" title="{clock}时限 {due}">'
             f"{clock} {due}</span>"
         )
+        if row.unconfirmed:
+            deadline += f' <span class="tag tag-amber unconfirmed" title="{UNCONFIRMED_TITLE}">未确认</span>'
     else:
         deadline = '<span class="muted">—</span>'
     return (
