@@ -12,6 +12,10 @@ def database_down(request: HttpRequest) -> HttpResponse:
     raise OperationalError('connection to server at "127.0.0.1", port 5432 failed')
 
 
+def crash(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("a secret detail of a bug")
+
+
 def forbidden(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied
 
@@ -21,6 +25,7 @@ def suspicious(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
+    path("boom/crash/", crash),
     path("boom/database-down/", database_down),
     path("boom/forbidden/", forbidden),
     path("boom/suspicious/", suspicious),

@@ -63,12 +63,21 @@ def test_it_answers_a_malformed_request_with_the_chinese_400(db: None) -> None:
     assert "请求有误" in page(response)
 
 
-def test_it_answers_a_crash_with_the_chinese_500_while_the_database_is_down(db: None) -> None:
+def test_it_answers_a_database_outage_with_the_chinese_503_and_a_retry_time(db: None) -> None:
+    # A database outage is not a crash: 503 with Retry-After (config.middleware), never a 500.
     response = Client(raise_request_exception=False).get("/boom/database-down/")
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    html = page(response)
+    assert "系统暂时无法访问" in html and "12345" in html
+    assert "OperationalError" not in html and "5432" not in html
+
+
+def test_it_answers_a_crash_with_the_chinese_500(db: None) -> None:
+    response = Client(raise_request_exception=False).get("/boom/crash/")
     assert response.status_code == 500
     html = page(response)
     assert "系统暂时出现问题" in html and "12345" in html
-    assert "OperationalError" not in html and "5432" not in html
+    assert "RuntimeError" not in html and "secret detail" not in html
 
 
 def test_handler500_renders_with_no_database_and_no_request_context() -> None:

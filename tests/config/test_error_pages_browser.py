@@ -3,21 +3,16 @@ lock-out pages in Chinese. Screenshots go to test-artifacts/errors/."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 from django.conf import settings
 
-from tests.inbox.test_browser import CHROMIUM, browser, live_asgi  # noqa: F401
+from tests.browser import browser_marks
 
 ARTIFACTS = settings.BASE_DIR / "test-artifacts" / "errors"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -33,8 +28,8 @@ def shot(page: Any, name: str) -> None:
 
 def test_a_visitor_sees_chinese_error_pages_with_the_site_icon(
     failing_urls: None,
-    live_asgi: str,  # noqa: F811
-    browser: Any,  # noqa: F811
+    live_asgi: str,
+    browser: Any,
 ) -> None:
     page = browser.new_context(locale="zh-CN", viewport={"width": 900, "height": 700}).new_page()
     response = page.goto(f"{live_asgi}/no-such-page/")
@@ -57,11 +52,17 @@ def test_a_visitor_sees_chinese_error_pages_with_the_site_icon(
     )
     assert width >= 16
 
-    response = page.goto(f"{live_asgi}/boom/database-down/")
+    response = page.goto(f"{live_asgi}/boom/crash/")
     assert response is not None and response.status == 500
     assert page.inner_text("h1") == "系统暂时出现问题"
-    assert "OperationalError" not in page.content()
+    assert "RuntimeError" not in page.content()
     shot(page, "500")
+
+    response = page.goto(f"{live_asgi}/boom/database-down/")
+    assert response is not None and response.status == 503
+    assert page.inner_text("h1") == "系统暂时无法访问"
+    assert "OperationalError" not in page.content()
+    shot(page, "503")
 
     page.click("text=返回首页")
     page.wait_for_url(f"{live_asgi}/")
@@ -69,9 +70,9 @@ def test_a_visitor_sees_chinese_error_pages_with_the_site_icon(
 
 
 def test_an_administrator_reads_the_login_lock_out_in_chinese(
-    live_asgi: str,  # noqa: F811
+    live_asgi: str,
     cast: dict,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     page = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 800}).new_page()
     page.goto(f"{live_asgi}/admin/login/")

@@ -4,23 +4,18 @@ to test-artifacts/website/."""
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import pytest
 from django.conf import settings
 
-from tests.inbox.test_browser import CHROMIUM, browser, in_thread, live_asgi  # noqa: F401
+from tests.browser import browser_marks, in_thread
 from tickets.models import Category, Ticket
 
 ARTIFACTS = settings.BASE_DIR / "test-artifacts" / "website"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -39,9 +34,9 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_a_citizen_files_reads_the_code_aloud_and_looks_the_case_up(
-    live_asgi: str,  # noqa: F811
+    live_asgi: str,
     catalogue: None,
-    browser: Any,  # noqa: F811
+    browser: Any,
     settings: Any,
 ) -> None:
     settings.WEBSITE_RATE_LIMIT = "1000/hour"

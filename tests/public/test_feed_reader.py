@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from tests.conftest import walk
 from tickets import services
+from tickets.models import Ticket
 from tickets.models_public import PublicRecord, new_public_id
 from tickets.text import FORMULA_START
 
@@ -112,6 +113,9 @@ def test_the_migration_reissues_ids_that_start_like_a_formula(
 
     ticket = walk(make_ticket(), cast, departments, "replied")
     PublicRecord.objects.filter(ticket=ticket).update(public_id="-Abcdefghijk")
-    migration = importlib.import_module("tickets.migrations.0009_public_ids_without_formula_start")
+    Ticket.objects.filter(pk=ticket.pk).update(public_id="-Abcdefghijk")
+    migration = importlib.import_module("tickets.migrations.0013_public_ids_without_formula_start")
     migration.reissue(apps, None)
-    assert PublicRecord.objects.get(ticket=ticket).public_id[0].isalnum()
+    record = PublicRecord.objects.get(ticket=ticket)
+    assert record.public_id[0].isalnum()
+    assert Ticket.objects.get(pk=ticket.pk).public_id == record.public_id  # still one id

@@ -4,7 +4,6 @@ same as Open311's) and the Open311 index. Screenshots go to test-artifacts/publi
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from decimal import Decimal
 from typing import Any
@@ -12,18 +11,14 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests.browser import browser_marks
 from tests.conftest import walk
-from tests.inbox.test_browser import CHROMIUM, browser, live_asgi  # noqa: F401
 from tickets import publication
 from tickets.models_public import PublicRecord
 
 ARTIFACTS = settings.BASE_DIR / "test-artifacts" / "public"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -58,9 +53,9 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_a_visitor_searches_and_reads_where_a_case_was(
-    live_asgi: str,  # noqa: F811
+    live_asgi: str,
     published: dict,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}).new_page()
     page.goto(f"{live_asgi}/public/")
@@ -92,9 +87,9 @@ def test_a_visitor_searches_and_reads_where_a_case_was(
 
 
 def test_the_open311_root_is_an_index_of_the_interface(
-    live_asgi: str,  # noqa: F811
+    live_asgi: str,
     published: dict,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     page = browser.new_context(locale="zh-CN").new_page()
     response = page.goto(f"{live_asgi}/open311/v2/")

@@ -4,24 +4,19 @@ look-up. Screenshots go to test-artifacts/sla/."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 from django.conf import settings
 
+from tests.browser import browser_marks, sign_in
 from tests.conftest import walk
-from tests.inbox.test_browser import CHROMIUM, browser, live_asgi, sign_in  # noqa: F401
 from tickets.models import Ticket
 from tickets.services.extensions import ticket_extension_decide, ticket_extension_request
 
 ARTIFACTS = settings.BASE_DIR / "test-artifacts" / "sla"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -49,9 +44,9 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_it_marks_an_unconfirmed_deadline_for_staff_and_the_citizen(
-    live_asgi: str,  # noqa: F811
+    live_asgi: str,
     extended: Ticket,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     if extended.calendar_confirmed:
         pytest.skip("the calendar already covers the extended deadline's year")

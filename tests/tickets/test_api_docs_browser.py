@@ -3,25 +3,19 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from django.conf import settings
 
-from tests.inbox.test_browser import CHROMIUM, browser, live_asgi  # noqa: F401
+from tests.browser import browser_marks
 
 ARTIFACTS = settings.BASE_DIR / "test-artifacts" / "api"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+pytestmark = browser_marks
 
 
-def test_it_renders_the_api_docs_offline(live_asgi: str, browser: Any) -> None:  # noqa: F811
+def test_it_renders_the_api_docs_offline(live_asgi: str, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.set_default_timeout(15_000)
     page = context.new_page()
