@@ -149,14 +149,18 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get(
         "DB_SESSION_OPTIONS", "-c jit=off"
     )
+    # A server that does not answer is given up on quickly (the spool takes over).
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 3))
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and envint("DB_POOL_SIZE", 0) > 0:
     # Under ASGI every request runs in a fresh thread, so persistent connections are never
     # reused and each request pays a PostgreSQL backend start; a pool (psycopg-pool) avoids it.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A short wait for a connection: while the server is away a request must fail within
+    # WeChat's 5-second window (and spool the push), not queue behind the pool's reconnects.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": envint("DB_POOL_SIZE", 0),
-        "timeout": 10,
+        "timeout": envint("DB_POOL_TIMEOUT", 2),
     }
 # Case numbers from a short transaction of their own on PostgreSQL (gaps possible, no queue
 # of intakes behind one counter row): tickets/services/case_numbers.py.

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,14 +74,17 @@ def _postgres_bin() -> Path:
 class PostgresCluster:
     """A PostgreSQL cluster in a folder of the test's own (initdb), on its own port."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
         self.bin, self.port = _postgres_bin(), free_port()
-        self.data, self.socket_dir = folder / "data", folder / "run"
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        # A folder of its own under /tmp: pytest's tmp_path sits in a folder only its owner
+        # may enter, and the server may have to run as another user.
+        self.folder = Path(tempfile.mkdtemp(prefix="minsheng-pg-"))
+        self.data, self.socket_dir = self.folder / "data", self.folder / "run"
+        self.socket_dir.mkdir()
         self.as_user: list[str] = []
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             self.as_user = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(folder, "postgres")
+            shutil.chown(self.folder, "postgres")
             shutil.chown(self.socket_dir, "postgres")
         subprocess.run(
             [*self.as_user, str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"]
@@ -123,3 +127,4 @@ class PostgresCluster:
             self.stop("immediate")
         except (subprocess.CalledProcessError, AssertionError):
             pass
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -36,7 +36,7 @@ from sla.clock import local_date
 from tickets.models import CaseNumberCounter
 
 MAX_PER_DAY = 999_999
-POOL_TIMEOUT_SECONDS = 5  # waiting longer for a counter connection would stall the intake
+POOL_TIMEOUT_SECONDS = 2  # waiting longer for a counter connection would stall the intake
 
 logger = logging.getLogger(__name__)
 
