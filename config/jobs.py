@@ -33,6 +33,9 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),
     Job("outbox", 5.0, "integrations.outbound.processor.outbox_process"),
+    # Channel media (WeChat/Weibo/12345/Open311 attachments): the outbox's media_download
+    # rows in a pass of their own, so a slow download never delays a notice.
+    Job("media-download", 10.0, "integrations.media.download.media_process"),
     Job("weibo-poll", 60.0, "integrations.weibo.poller.poll_all"),
     # Monthly PDF report: from 01:00 on the 1st it queues last month's report if the archive has
     # none, and it generates queued reports (also those asked for on the dashboard, hence the

@@ -270,6 +270,25 @@ DEMO_MODE = envbool("DEMO", False)
 # Publish a replied case's record without review when redaction masked nothing.
 PUBLIC_AUTO_PUBLISH = envbool("PUBLIC_AUTO_PUBLISH", True)
 
+MB = 1024 * 1024
+# Channel media (WeChat, Weibo, 12345, Open311 attachments), downloaded by the outbox worker
+# (integrations/media/). A cap per kind, enforced while the bytes arrive; images larger than
+# MAX_PIXELS are refused as decompression bombs; ALLOW_NETWORKS lists the private networks
+# (CIDR, e.g. a 12345 platform on the e-government intranet) that message URLs may point to:
+# every other private, loopback or link-local address is refused.
+MEDIA_DOWNLOAD = {
+    "MAX_BYTES": {
+        "image": envint("MEDIA_MAX_IMAGE_MB", 10) * MB,
+        "voice": envint("MEDIA_MAX_VOICE_MB", 2) * MB,
+        "video": envint("MEDIA_MAX_VIDEO_MB", 20) * MB,
+        "document": envint("MEDIA_MAX_DOCUMENT_MB", 10) * MB,
+    },
+    "MAX_PIXELS": envint("MEDIA_MAX_IMAGE_PIXELS", 40_000_000),
+    "TIMEOUT_SECONDS": envint("MEDIA_TIMEOUT_SECONDS", 10),
+    "TOTAL_SECONDS": envint("MEDIA_TOTAL_SECONDS", 60),
+    "ALLOW_NETWORKS": envlist("MEDIA_ALLOW_NETWORKS", ""),
+}
+
 from config.sentry import init_sentry  # noqa: E402
 
 init_sentry(dsn=SENTRY_DSN, environment=ENVIRONMENT, release=RELEASE)

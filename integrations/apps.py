@@ -9,13 +9,16 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from integrations import checks  # noqa: F401 - registers the deploy check
 
-        # Turn timeline events into outbox rows (citizen notices, 12345 callbacks).
+        # Turn timeline events into outbox rows (citizen notices, 12345 callbacks, media
+        # downloads); the media handler registers its own pass of the outbox.
         from integrations.hotline import callbacks
+        from integrations.media import download as media_download  # noqa: F401 - handler
+        from integrations.media import queue as media_queue
         from integrations.outbound import notices
         from integrations.wechat import transport as wechat_transport  # noqa: F401 - senders
         from integrations.weibo import transport as weibo_transport  # noqa: F401 - senders
 
-        for module in (notices, callbacks):
+        for module in (notices, callbacks, media_queue):
             hook = getattr(module, "on_ticket_event", None)
             if hook is not None:
                 from tickets.hooks import register_event_hook

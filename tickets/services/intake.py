@@ -32,6 +32,7 @@ from tickets.models import (
     Urgency,
 )
 from tickets.services.case_numbers import case_number_next
+from tickets.services.citizen import UPLOAD_PREFIX
 from tickets.services.clocks import basis_new, sla_refresh
 from tickets.services.events import event_append, iso
 from tickets.services.workflow import ticket_resume
@@ -227,6 +228,15 @@ def _citizen_take_postgres(message: IncomingMessage, *, at: dt.datetime) -> tupl
     ), False
 
 
+def _download_state(item: IncomingAttachment) -> str:
+    """Channel media (a media id or a URL) wait for the download job (``integrations.media``,
+    whose outbox rows the ``created``/``citizen_message`` event hook writes); a website upload
+    is already stored and is bound to its file by the website."""
+    if item.media_id.startswith(UPLOAD_PREFIX) or not (item.media_id or item.url):
+        return Attachment.Download.NONE
+    return Attachment.Download.PENDING
+
+
 def _attachments_add(ticket: Ticket | None, message: IncomingMessage, inbound: Any) -> list[int]:
     created = Attachment.objects.bulk_create(
         [
@@ -237,6 +247,7 @@ def _attachments_add(ticket: Ticket | None, message: IncomingMessage, inbound: A
                 source_url=item.url[:500],
                 media_id=item.media_id[:200],
                 content_type=item.content_type[:100],
+                download=_download_state(item),
             )
             for item in message.attachments
         ]
