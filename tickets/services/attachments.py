@@ -56,6 +56,7 @@ def attachment_downloaded(
                 ticket=row.ticket,
                 kind="media_downloaded",
                 label=SYSTEM,
+                from_state=row.ticket.state,
                 payload={
                     "attachment": row.pk,
                     "attachment_name": row.name,
@@ -91,5 +92,6 @@ def attachment_download_failed(*, attachment_id: int, reason: str, final: bool) 
                 ticket=row.ticket,
                 kind="media_failed",
                 label=SYSTEM,
+                from_state=row.ticket.state,
                 payload={"attachment": row.pk, "attachment_name": row.name, "error": reason},
             )
