@@ -7,6 +7,7 @@ under ``var/`` with an in-memory channel layer and in-process background jobs; p
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -39,6 +40,19 @@ def envint(name: str, default: int) -> int:
 
 def envlist(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def envnetworks(name: str) -> list[str]:
+    """A comma list of IP networks (CIDR); a typo refuses to start rather than allow nothing."""
+    values = envlist(name, "")
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not an IP network (write e.g. 10.20.0.0/16)"
+            ) from exc
+    return values
 
 
 DEBUG = envbool("DEBUG", False)
@@ -286,7 +300,7 @@ MEDIA_DOWNLOAD = {
     "MAX_PIXELS": envint("MEDIA_MAX_IMAGE_PIXELS", 40_000_000),
     "TIMEOUT_SECONDS": envint("MEDIA_TIMEOUT_SECONDS", 10),
     "TOTAL_SECONDS": envint("MEDIA_TOTAL_SECONDS", 60),
-    "ALLOW_NETWORKS": envlist("MEDIA_ALLOW_NETWORKS", ""),
+    "ALLOW_NETWORKS": envnetworks("MEDIA_ALLOW_NETWORKS"),
 }
 
 from config.sentry import init_sentry  # noqa: E402

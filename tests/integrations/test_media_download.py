@@ -498,3 +498,27 @@ def test_the_embedded_scheduler_runs_the_same_download_job(
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def test_the_migration_queues_media_recorded_before_the_job_existed(
+    make_ticket: Any, media_settings: Any
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("integrations.migrations.0004_media_download_backfill")
+    ticket = make_ticket("公园长椅坏了", channel="wechat", sender_kind="wechat_openid")
+    legacy = Attachment.objects.create(ticket=ticket, name="图片", media_id="OLD", download="")
+    upload = Attachment.objects.create(ticket=ticket, name="a.jpg", media_id="upload:x.jpg")
+    plain = Attachment.objects.create(ticket=ticket, name="b")  # nothing to fetch
+
+    backfill.backfill(apps, None)
+    backfill.backfill(apps, None)  # a second run changes nothing
+
+    legacy.refresh_from_db()
+    assert legacy.download == "pending"
+    (row,) = media_rows()
+    assert row.payload == {"attachment_id": legacy.pk} and row.channel == "wechat"
+    assert Attachment.objects.get(pk=upload.pk).download == ""
+    assert Attachment.objects.get(pk=plain.pk).download == ""

@@ -374,3 +374,19 @@ def test_it_hands_an_apis_json_answer_back(media_server: MediaServer, media_sett
     answer = api_fetch(url, limits=limits())
     assert not isinstance(answer, Fetched)
     assert answer.data == {"errcode": 40007, "errmsg": "invalid media_id"}
+
+
+def test_it_refuses_to_start_with_a_mistyped_allowed_network(tmp_path: Any) -> None:
+    from tests.config.test_settings import REAL_KEY, run_django
+
+    result = run_django(
+        {"SECRET_KEY": REAL_KEY, "MEDIA_ALLOW_NETWORKS": "10.20.0.0/16, intranet"}, tmp_path
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "'intranet'" in result.stderr
+    assert (
+        run_django(
+            {"SECRET_KEY": REAL_KEY, "MEDIA_ALLOW_NETWORKS": "10.20.0.0/16"}, tmp_path
+        ).returncode
+        == 0
+    )
