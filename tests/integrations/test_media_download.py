@@ -522,3 +522,25 @@ def test_the_migration_queues_media_recorded_before_the_job_existed(
     assert row.payload == {"attachment_id": legacy.pk} and row.channel == "wechat"
     assert Attachment.objects.get(pk=upload.pk).download == ""
     assert Attachment.objects.get(pk=plain.pk).download == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_queues_a_work_orders_media_in_one_statement(
+    client: Client, hotline: ChannelAccount, media_server: MediaServer
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    hotline_dispatch(client, [])  # warm-up: policies and calendar read
+    files = [{"name": f"照片{n}.jpg", "url": media_server.url(f"/f/{n}.jpg")} for n in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        ticket = hotline_dispatch(client, files)
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert (
+        sum(statement.startswith('INSERT INTO "integrations_outboxmessage"') for statement in sql)
+        == 1
+    )
+    assert not any("SAVEPOINT" in statement for statement in sql)
+    assert {row.payload["attachment_id"] for row in media_rows()} == {
+        attachment.pk for attachment in ticket.attachments.all()
+    }

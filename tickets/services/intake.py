@@ -379,12 +379,14 @@ def ticket_create(
     # (SQLite, tests), the day's counter row stays locked until commit (case_numbers.py).
     ticket.case_no = case_number_next(received_at=received_at)
     ticket.save()
-    _attachments_add(ticket, message, inbound)
+    attachment_ids = _attachments_add(ticket, message, inbound)
     payload: dict[str, Any] = {
         "channel": message.channel,
         "resolve_due_at": iso(resolve_due_at),
         "calendar_confirmed": ticket.calendar_confirmed,
     }
+    if attachment_ids:  # what the media-download hook queues (no look-up when there are none)
+        payload["attachments"] = attachment_ids
     if message.resolve_due_at is not None and message.resolve_due_at != deadlines.resolve_due_at:
         payload["our_resolve_due_at"] = iso(deadlines.resolve_due_at)
     event_append(
