@@ -36,6 +36,9 @@ JOBS: tuple[Job, ...] = (
     # What an outage left behind: spooled pushes, unanswered journal rows, postponed replay
     # checks (integrations/recovery.py). Idle, it is one indexed query.
     Job("inbound-recover", 30.0, "integrations.recovery.journal_recover"),
+    # Channel media (WeChat/Weibo/12345/Open311 attachments): the outbox's media_download
+    # rows in a pass of their own, so a slow download never delays a notice.
+    Job("media-download", 10.0, "integrations.media.download.media_process"),
     Job("weibo-poll", 60.0, "integrations.weibo.poller.poll_all"),
     # Monthly PDF report: from 01:00 on the 1st it queues last month's report if the archive has
     # none, and it generates queued reports (also those asked for on the dashboard, hence the

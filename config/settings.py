@@ -7,6 +7,7 @@ under ``var/`` with an in-memory channel layer and in-process background jobs; p
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -39,6 +40,19 @@ def envint(name: str, default: int) -> int:
 
 def envlist(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def envnetworks(name: str) -> list[str]:
+    """A comma list of IP networks (CIDR); a typo refuses to start rather than allow nothing."""
+    values = envlist(name, "")
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not an IP network (write e.g. 10.20.0.0/16)"
+            ) from exc
+    return values
 
 
 DEBUG = envbool("DEBUG", False)
@@ -325,6 +339,25 @@ INBOUND_SPOOL_DIR = Path(os.environ.get("INBOUND_SPOOL_DIR", VAR_DIR / "spool"))
 INBOUND_SPOOL_MAX_BYTES = envint("INBOUND_SPOOL_MAX_MB", 512) * 1024 * 1024
 # Publish a replied case's record without review when redaction masked nothing.
 PUBLIC_AUTO_PUBLISH = envbool("PUBLIC_AUTO_PUBLISH", True)
+
+MB = 1024 * 1024
+# Channel media (WeChat, Weibo, 12345, Open311 attachments), downloaded by the outbox worker
+# (integrations/media/). A cap per kind, enforced while the bytes arrive; images larger than
+# MAX_PIXELS are refused as decompression bombs; ALLOW_NETWORKS lists the private networks
+# (CIDR, e.g. a 12345 platform on the e-government intranet) that message URLs may point to:
+# every other private, loopback or link-local address is refused.
+MEDIA_DOWNLOAD = {
+    "MAX_BYTES": {
+        "image": envint("MEDIA_MAX_IMAGE_MB", 10) * MB,
+        "voice": envint("MEDIA_MAX_VOICE_MB", 2) * MB,
+        "video": envint("MEDIA_MAX_VIDEO_MB", 20) * MB,
+        "document": envint("MEDIA_MAX_DOCUMENT_MB", 10) * MB,
+    },
+    "MAX_PIXELS": envint("MEDIA_MAX_IMAGE_PIXELS", 40_000_000),
+    "TIMEOUT_SECONDS": envint("MEDIA_TIMEOUT_SECONDS", 10),
+    "TOTAL_SECONDS": envint("MEDIA_TOTAL_SECONDS", 60),
+    "ALLOW_NETWORKS": envnetworks("MEDIA_ALLOW_NETWORKS"),
+}
 
 from config.sentry import init_sentry  # noqa: E402
 

@@ -232,7 +232,15 @@ class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Attachment
     fk_name = "ticket"
     extra = 0
-    fields = readonly_fields = ("name", "content_type", "size", "media_id", "created_at")
+    fields = readonly_fields = (
+        "name",
+        "content_type",
+        "size",
+        "media_id",
+        "download",
+        "download_error",
+        "created_at",
+    )
 
 
 def _state_label(state: str) -> str:
@@ -322,8 +330,8 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "ticket_case_no", "content_type", "size", "created_at"]
-    list_filter = ["content_type"]
+    list_display = ["__str__", "ticket_case_no", "content_type", "size", "download", "created_at"]
+    list_filter = ["download", "content_type"]
     search_fields = ["name", "ticket__case_no", "media_id"]
     list_select_related = ["ticket"]
     fields = readonly_fields = (
@@ -335,6 +343,9 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "media_id",
         "source_url",
         "file",
+        "download",
+        "download_error",
+        "downloaded_at",
         "created_at",
     )
 

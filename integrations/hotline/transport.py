@@ -5,6 +5,10 @@ transaction: a row is claimed in a short transaction (leased by pushing ``next_a
 forward), sent outside it, and its outcome written in another. A callback the platform does
 not answer 2xx is retried with backoff (30 s, 1, 2, 4 … minutes, at most an hour apart); after
 ``MAX_ATTEMPTS`` it is marked failed, which administrators see in the outbox.
+
+Attachments of a work order (``{name, url}``; URLs may expire) are downloaded by the
+media-download job (``integrations.media``) with ``media_fetch``: a guarded GET, signed like a
+callback when the file is on the platform's own host (the callback base's).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
@@ -22,7 +28,10 @@ from django.utils import timezone
 
 from integrations.hotline import signing
 from integrations.hotline.callbacks import KIND
-from integrations.models import OutboxMessage
+from integrations.media.download import register_media_fetcher
+from integrations.media.fetch import Fetched, Limits, http_fetch
+from integrations.media.sniff import kind_of_hint
+from integrations.models import ChannelAccount, OutboxMessage
 from integrations.outbound.base import DeliveryError
 
 logger = logging.getLogger(__name__)
@@ -154,3 +163,33 @@ def process_hotline_callbacks(now: dt.datetime | None = None) -> int:
         else:
             _record(row, via=via)
     return tried
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return ("", "", None)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
+
+
+def media_fetch(account: Any, attachment: Any, limits: Limits) -> Fetched:
+    """A work order's attachment from its URL (guarded: a platform on a private network
+    needs ``MEDIA_DOWNLOAD["ALLOW_NETWORKS"]``), signed when it is on the platform's host."""
+    url = str(attachment.source_url or "")
+    if not url:
+        raise DeliveryError("12345 附件没有下载地址", permanent=True)
+    headers: dict[str, str] = {}
+    if isinstance(account, ChannelAccount):
+        base, secret = str(account.config.get("callback_base") or ""), account.secret("secret")
+        if base and secret and _origin(base) == _origin(url):
+            headers = signing.signed_headers(secret, b"", now=time.time())
+    fetched = http_fetch(
+        url, limits=limits, expect=kind_of_hint(attachment.content_type), headers=headers
+    )
+    fetched.via = "hotline:signed" if headers else "hotline:url"
+    return fetched
+
+
+register_media_fetcher("hotline", media_fetch)

@@ -17,7 +17,10 @@ Kinds:
   (``integrations.hotline.transport.process_hotline_callbacks``, which keeps each ticket's
   callbacks in order); without it, sent one by one with its ``send_callback(message)``; while
   neither exists the rows wait.
-- other kinds: handlers registered with ``register_outbox_handler``; unknown kinds wait.
+- other kinds: handlers registered with ``register_outbox_handler``; unknown kinds wait. A
+  kind registered with ``own_pass=True`` (media downloads, which may take a minute each) is
+  left out of the ordinary pass and sent by ``outbox_process(kinds=...)`` in a job of its
+  own, so a slow download never holds up a notice or a callback.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,11 +65,15 @@ class Result:
 
 Handler = Callable[[OutboxMessage], Result]
 _HANDLERS: dict[str, Handler] = {}
+_OWN_PASS: set[str] = set()
 
 
-def register_outbox_handler(kind: str, handler: Handler) -> None:
-    """Let another package send its own kind of outbox row."""
+def register_outbox_handler(kind: str, handler: Handler, *, own_pass: bool = False) -> None:
+    """Let another package send its own kind of outbox row (``own_pass``: only in a pass of
+    its own, ``outbox_process(kinds={kind})``)."""
     _HANDLERS[kind] = handler
+    if own_pass:
+        _OWN_PASS.add(kind)
 
 
 @dataclass
@@ -195,21 +203,27 @@ BUILTIN: dict[str, Handler] = {
 # --- the pass ----------------------------------------------------------------------------
 
 
-def _claim(now: dt.datetime, skip: set[int], exclude_kinds: set[str]) -> OutboxMessage | None:
+def _claim(
+    now: dt.datetime, skip: set[int], exclude_kinds: set[str], kinds: Collection[str] | None
+) -> OutboxMessage | None:
     queryset = (
         OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING)
         .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
         .exclude(pk__in=skip)
         .exclude(kind__in=exclude_kinds)
     )
+    if kinds is not None:
+        queryset = queryset.filter(kind__in=list(kinds))
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
     return queryset.order_by(F("next_attempt_at").asc(nulls_first=True), "id").first()
 
 
-def _lease(now: dt.datetime, skip: set[int], exclude_kinds: set[str]) -> OutboxMessage | None:
+def _lease(
+    now: dt.datetime, skip: set[int], exclude_kinds: set[str], kinds: Collection[str] | None
+) -> OutboxMessage | None:
     with transaction.atomic():
-        row = _claim(now, skip, exclude_kinds)
+        row = _claim(now, skip, exclude_kinds, kinds)
         if row is None:
             return None
         row.attempts += 1
@@ -266,13 +280,23 @@ def _record(row: OutboxMessage, result: Result, now: dt.datetime) -> str:
     return status
 
 
-def outbox_process(now: dt.datetime | None = None, limit: int = 500) -> OutboxReport:
-    """One pass: send every due outbox row (at most ``limit``), each at most once."""
+def outbox_process(
+    now: dt.datetime | None = None,
+    limit: int = 500,
+    *,
+    kinds: Collection[str] | None = None,
+    budget_seconds: float | None = None,
+) -> OutboxReport:
+    """One pass: send every due outbox row (at most ``limit``), each at most once.
+
+    ``kinds``: only rows of these kinds (a pass of their own); otherwise every kind but those
+    registered with ``own_pass``. ``budget_seconds``: claim no new row after that long."""
     now = now or timezone.now()
     report = OutboxReport()
     skip: set[int] = set()
-    exclude_kinds: set[str] = set()
-    loop = hotline_loop()
+    exclude_kinds: set[str] = set() if kinds is not None else set(_OWN_PASS)
+    started = time.monotonic()
+    loop = hotline_loop() if kinds is None or HOTLINE_KIND in kinds else None
     if loop is not None:
         exclude_kinds.add(HOTLINE_KIND)
         try:
@@ -282,9 +306,11 @@ def outbox_process(now: dt.datetime | None = None, limit: int = 500) -> OutboxRe
         except Exception:
             logger.exception("outbox: the 12345 callback loop failed")
     for _ in range(limit):
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            break
         row_id = None
         try:
-            row = _lease(now, skip, exclude_kinds)
+            row = _lease(now, skip, exclude_kinds, kinds)
             if row is None:
                 break
             row_id = row.pk

@@ -7,7 +7,10 @@ interaction), then a template message (only when the account has a template). A 
 
 The access token lives in Django's cache (Redis in production), one per AppID, so all workers
 share one token; a cache lock keeps two workers from fetching at once (a fetch invalidates the
-previous token after a grace period)."""
+previous token after a grace period).
+
+Media: ``media_fetch`` downloads a citizen's image, voice or video for the media-download job
+(``integrations.media``) through ``media/get`` with the same shared access token."""
 
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from integrations.media.download import register_media_fetcher
+from integrations.media.fetch import ApiJson, Fetched, Limits, api_fetch, http_fetch
+from integrations.media.sniff import kind_of_hint
 from integrations.models import ChannelAccount
 from integrations.outbound.base import DeliveryError, Notice, register_notice_sender
 
@@ -181,5 +187,94 @@ def send_template(account: ChannelAccount, openid: str, notice: Notice, identity
     return "wechat:template"
 
 
+# --- media -------------------------------------------------------------------------------
+
+MEDIA_EXPIRED = 40007
+# The token was refused: fetch a new one once and try again.
+TOKEN_ERRORS = {40001, 40014, 42001}
+
+
+def _access_token(client: Client) -> str:
+    token: Any = None
+
+    def take() -> None:
+        nonlocal token
+        token = client.access_token
+
+    _call(take)
+    if not token:
+        raise DeliveryError("微信未返回 access_token", permanent=False)
+    return str(token)
+
+
+def _media_error(code: int, message: Any) -> DeliveryError:
+    if code == MEDIA_EXPIRED:
+        return DeliveryError(
+            "微信 40007：媒体文件不存在或已过期（微信临时素材只保存 3 天）", permanent=True
+        )
+    if code in PERMANENT_ERRORS:
+        return DeliveryError(f"微信 {code}：{PERMANENT_ERRORS[code]}", permanent=True)
+    return DeliveryError(f"微信 {code}：{str(message)[:200]}", permanent=False)
+
+
+def _media_get(account: Any, media_id: str, expect: str, limits: Limits) -> Fetched:
+    if not isinstance(account, ChannelAccount):
+        raise DeliveryError("找不到收到该消息的公众号账号", permanent=True)
+    client = client_for(account)
+    for first_try in (True, False):
+        answer = api_fetch(
+            client.API_BASE_URL + "media/get",
+            limits=limits,
+            expect=expect,
+            params={"access_token": _access_token(client), "media_id": media_id},
+        )
+        if isinstance(answer, Fetched):
+            answer.via = "wechat:media"
+            return answer
+        if not isinstance(answer, ApiJson):  # pragma: no cover - api_fetch's contract
+            raise DeliveryError("微信接口返回无法识别", permanent=False)
+        if answer.data.get("video_url"):
+            # A video's media/get answers where to fetch it (on WeChat's CDN): guarded.
+            fetched = http_fetch(str(answer.data["video_url"]), limits=limits, expect="video")
+            fetched.via = "wechat:video"
+            return fetched
+        try:
+            code = int(answer.data.get("errcode") or 0)
+        except (TypeError, ValueError):
+            code = 0
+        if code in TOKEN_ERRORS and first_try:
+            client.session.delete(client.access_token_key)
+            continue
+        if code == 0:
+            raise DeliveryError(f"微信接口 HTTP {answer.status}，没有文件", permanent=False)
+        raise _media_error(code, answer.data.get("errmsg", ""))
+    raise DeliveryError("微信 access_token 连续失效", permanent=False)
+
+
+def media_fetch(account: Any, attachment: Any, limits: Limits) -> Fetched:
+    """A WeChat image, voice or video: ``media/get`` (temporary media live 3 days); without
+    API credentials, or when WeChat no longer has the media, an image's ``PicUrl``."""
+    expect = kind_of_hint(attachment.content_type)
+    problem: DeliveryError | None = None
+    if attachment.media_id:
+        try:
+            return _media_get(account, attachment.media_id, expect, limits)
+        except DeliveryError as exc:
+            if not exc.permanent or not attachment.source_url:
+                raise
+            problem = exc
+    if attachment.source_url:
+        try:
+            fetched = http_fetch(attachment.source_url, limits=limits, expect=expect)
+        except DeliveryError as exc:
+            if problem is not None and exc.permanent:
+                raise DeliveryError(f"{problem}；图片地址：{exc}", permanent=True) from exc
+            raise
+        fetched.via = "wechat:picurl"
+        return fetched
+    raise DeliveryError("消息没有 MediaId，也没有图片地址", permanent=True)
+
+
 register_notice_sender("wechat", "wechat_custom", send_custom)
 register_notice_sender("wechat", "wechat_template", send_template)
+register_media_fetcher("wechat", media_fetch)

@@ -4,7 +4,11 @@ mentions and comments, and the reads the poller makes.
 Everything here runs in background work (the outbox worker, the poll job), never in a web
 request or inside a database transaction. Failures raise ``DeliveryError``: ``permanent`` when
 trying again the same way cannot help (outside the 48-hour window, after an unfollow, a
-refused request), so the worker falls back to SMS or marks the row undeliverable."""
+refused request), so the worker falls back to SMS or marks the row undeliverable.
+
+Media: ``media_fetch`` downloads a private message's image or voice (by its ``vfid``/``tovfid``)
+from the fan-service platform's file API (``mss/msget``, or the account's ``media_url``) for the
+media-download job (``integrations.media``)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 
+from integrations.media.download import register_media_fetcher
+from integrations.media.fetch import ApiJson, Fetched, Limits, api_fetch, http_fetch
+from integrations.media.sniff import kind_of_hint
 from integrations.models import ChannelAccount, OutboxMessage
 from integrations.outbound.base import DeliveryError, Notice, register_notice_sender
 from integrations.outbound.processor import Result, register_outbox_handler
@@ -27,6 +34,7 @@ from integrations.weibo.parser import COMMENT_LIMIT, REPLY_LIMIT, SENDER_KIND
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.weibo.com/2"
+DEFAULT_MEDIA_URL = "https://upload.api.weibo.com/2/mss/msget"
 TIMEOUT_SECONDS = 10.0
 MESSAGE_WINDOW = dt.timedelta(hours=48)
 COMMENT_WINDOW = dt.timedelta(hours=48)
@@ -172,5 +180,34 @@ def comment_reply_handle(outbox: OutboxMessage) -> Result:
     return Result("sent", via=via)
 
 
+def media_fetch(account: Any, attachment: Any, limits: Limits) -> Fetched:
+    """A private message's image or voice, by its file id, with the account's access token;
+    an attachment that came with a URL instead is fetched from it (guarded)."""
+    expect = kind_of_hint(attachment.content_type)
+    if not attachment.media_id:
+        if not attachment.source_url:
+            raise DeliveryError("微博消息没有文件 ID，也没有地址", permanent=True)
+        fetched = http_fetch(attachment.source_url, limits=limits, expect=expect)
+        fetched.via = "weibo:url"
+        return fetched
+    if not isinstance(account, ChannelAccount):
+        raise DeliveryError("找不到收到该私信的微博账号", permanent=True)
+    token = account.secret("access_token")
+    if not token:
+        raise DeliveryError("微博账号未配置 access token", permanent=True)
+    answer = api_fetch(
+        str(account.config.get("media_url") or DEFAULT_MEDIA_URL),
+        limits=limits,
+        expect=expect,
+        params={"fid": attachment.media_id, "access_token": token},
+    )
+    if isinstance(answer, ApiJson):
+        body = json.dumps(answer.data, ensure_ascii=False).encode("utf-8")
+        raise _error_from(answer.status if answer.status >= 400 else 400, body)
+    answer.via = "weibo:msget"
+    return answer
+
+
 register_notice_sender("weibo", "weibo_message", weibo_message_send)
 register_outbox_handler(COMMENT_REPLY_KIND, comment_reply_handle)
+register_media_fetcher("weibo", media_fetch)

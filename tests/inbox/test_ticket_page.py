@@ -35,12 +35,14 @@ def test_it_shows_the_message_attachments_timeline_and_deadlines(
     ticket = make_ticket("南湖路口的井盖松动，车一过就响，很危险。", address="南湖路口")
     stored = Attachment(ticket=ticket, name="井盖.jpg", size=2048)
     stored.file.save("jinggai.jpg", ContentFile(b"\xff\xd8\xff\xe0" + b"0" * 2044), save=True)
-    Attachment.objects.create(ticket=ticket, name="语音.amr", media_id="MEDIA123")
+    Attachment.objects.create(
+        ticket=ticket, name="语音.amr", media_id="MEDIA123", download="pending"
+    )
     services.ticket_add_note(actor=cast["dispatcher"], ticket_id=ticket.pk, text="已电话核实")
     body = page(client_for("dispatcher"), ticket)
     assert "南湖路口的井盖松动" in body and "地址：南湖路口" in body
     assert f'href="/attachments/{stored.pk}/"' in body and "井盖.jpg" in body
-    assert "语音.amr" in body and "尚未下载" in body
+    assert "语音.amr" in body and "待下载" in body
     assert "收到诉求" in body and "内部备注" in body and "已电话核实" in body
     assert "受理时限" in body and "办结时限" in body
     assert timezone.localtime(ticket.resolve_due_at).strftime("%Y-%m-%d %H:%M") in body

@@ -100,7 +100,17 @@ class Reply(models.Model):
 
 
 class Attachment(models.Model):
-    """A file a citizen sent. Stored privately, served only to those who may see the ticket."""
+    """A file a citizen sent. Stored privately, served only to those who may see the ticket.
+
+    A website upload comes with its file. Channel media (WeChat, Weibo, 12345, Open311) arrive
+    as a media id or URL: the row starts ``pending`` and the outbox worker downloads it later
+    (``integrations.media``), leaving it ``downloaded`` or ``failed`` with the reason."""
+
+    class Download(models.TextChoices):
+        NONE = "", _("随表单上传")
+        PENDING = "pending", _("待下载")
+        DOWNLOADED = "downloaded", _("已下载")
+        FAILED = "failed", _("下载失败")
 
     ticket = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
@@ -118,6 +128,11 @@ class Attachment(models.Model):
     size = models.PositiveIntegerField(_("大小"), default=0)
     source_url = models.URLField(_("来源地址"), max_length=500, blank=True)
     media_id = models.CharField(_("渠道媒体ID"), max_length=200, blank=True)
+    download = models.CharField(
+        _("下载状态"), max_length=16, choices=Download.choices, default="", blank=True
+    )
+    download_error = models.CharField(_("下载失败原因"), max_length=300, blank=True)
+    downloaded_at = models.DateTimeField(_("下载时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:

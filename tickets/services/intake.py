@@ -32,6 +32,7 @@ from tickets.models import (
     Urgency,
 )
 from tickets.services.case_numbers import case_number_next
+from tickets.services.citizen import UPLOAD_PREFIX
 from tickets.services.clocks import basis_new, sla_refresh
 from tickets.services.events import event_append, iso
 from tickets.services.workflow import ticket_resume
@@ -227,6 +228,15 @@ def _citizen_take_postgres(message: IncomingMessage, *, at: dt.datetime) -> tupl
     ), False
 
 
+def _download_state(item: IncomingAttachment) -> str:
+    """Channel media (a media id or a URL) wait for the download job (``integrations.media``,
+    whose outbox rows the ``created``/``citizen_message`` event hook writes); a website upload
+    is already stored and is bound to its file by the website."""
+    if item.media_id.startswith(UPLOAD_PREFIX) or not (item.media_id or item.url):
+        return Attachment.Download.NONE
+    return Attachment.Download.PENDING
+
+
 def _attachments_add(ticket: Ticket | None, message: IncomingMessage, inbound: Any) -> list[int]:
     created = Attachment.objects.bulk_create(
         [
@@ -237,6 +247,7 @@ def _attachments_add(ticket: Ticket | None, message: IncomingMessage, inbound: A
                 source_url=item.url[:500],
                 media_id=item.media_id[:200],
                 content_type=item.content_type[:100],
+                download=_download_state(item),
             )
             for item in message.attachments
         ]
@@ -368,12 +379,14 @@ def ticket_create(
     # (SQLite, tests), the day's counter row stays locked until commit (case_numbers.py).
     ticket.case_no = case_number_next(received_at=received_at)
     ticket.save()
-    _attachments_add(ticket, message, inbound)
+    attachment_ids = _attachments_add(ticket, message, inbound)
     payload: dict[str, Any] = {
         "channel": message.channel,
         "resolve_due_at": iso(resolve_due_at),
         "calendar_confirmed": ticket.calendar_confirmed,
     }
+    if attachment_ids:  # what the media-download hook queues (no look-up when there are none)
+        payload["attachments"] = attachment_ids
     if message.resolve_due_at is not None and message.resolve_due_at != deadlines.resolve_due_at:
         payload["our_resolve_due_at"] = iso(deadlines.resolve_due_at)
     event_append(

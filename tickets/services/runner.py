@@ -30,7 +30,9 @@ def _state_label(state: str) -> str:
 
 
 def _last_change(ticket: Ticket) -> str:
-    event = ticket.events.exclude(kind="note").order_by("-created_at", "-id").first()
+    # Notes and media downloads change nothing a conflicting user could have overwritten.
+    quiet = ("note", "media_downloaded", "media_failed")
+    event = ticket.events.exclude(kind__in=quiet).order_by("-created_at", "-id").first()
     if event is None:
         return ""
     when = timezone.localtime(event.created_at).strftime("%m-%d %H:%M")

@@ -36,6 +36,8 @@ EVENT_LABELS = {
     "deadline_recomputed": "时限重算",
     "feedback": "市民评价",
     "replay_suspected": "疑似重放",
+    "media_downloaded": "附件已下载",
+    "media_failed": "附件下载失败",
 }
 # Payload keys shown on the timeline, in this order, with their Chinese names.
 PAYLOAD_LABELS = {
@@ -49,6 +51,8 @@ PAYLOAD_LABELS = {
     "into": "合并到",
     "days": "延期工作日",
     "clock": "时限",
+    "attachment_name": "附件",
+    "error": "原因",
 }
 CLOCK_NAMES = {"ack": "受理", "resolve": "办结"}
 
@@ -169,3 +173,38 @@ def deadline_history(events: list[TicketEvent]) -> list[DeadlineChange]:
             )
         )
     return changes
+
+
+# What the ticket page can show inline (the browser plays these; AMR and SILK voice it cannot).
+PREVIEWS = {
+    "image/jpeg": "image",
+    "image/png": "image",
+    "image/gif": "image",
+    "image/webp": "image",
+    "audio/mpeg": "audio",
+    "audio/mp4": "audio",
+    "audio/aac": "audio",
+    "audio/ogg": "audio",
+    "audio/wav": "audio",
+    "video/mp4": "video",
+}
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """One attachment on the ticket page: its state, link and preview."""
+
+    attachment: Any
+    state: str  # stored | pending | failed | missing
+    preview: str  # image | audio | video | ""
+
+    @property
+    def url(self) -> str:
+        return f"/attachments/{self.attachment.pk}/"
+
+
+def attachment_view(attachment: Any) -> AttachmentView:
+    if attachment.file:
+        return AttachmentView(attachment, "stored", PREVIEWS.get(attachment.content_type, ""))
+    state = {"pending": "pending", "failed": "failed"}.get(attachment.download, "missing")
+    return AttachmentView(attachment, state, "")

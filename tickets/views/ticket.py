@@ -29,6 +29,7 @@ from tickets.views.actions import (
 from tickets.views.auth import staff_required
 from tickets.views.display import (
     CHANNEL_ICONS,
+    attachment_view,
     deadline_history,
     event_details,
     event_label,
@@ -113,7 +114,7 @@ def _context(
         "timeline": timeline,
         "changed": [item for item in timeline if item["new"]],
         "citizen_messages": citizen_messages,
-        "attachments": list(ticket.attachments.all()),
+        "attachments": [attachment_view(item) for item in ticket.attachments.order_by("pk")],
         "replies": list(ticket.replies.select_related("author", "department")),
         "extensions": list(ticket.extensions.select_related("requested_by", "decided_by")),
         "pending_extension": pending,
