@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 
 
 class SyncBoundaryMiddleware:
@@ -64,21 +65,19 @@ def _refusal(request: HttpRequest, status: int, message: str, code: str) -> Http
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
-class UnstorableInputMiddleware:
+class UnstorableInputMiddleware(MiddlewareMixin):
     """Refuses, first of all, a request whose address carries what the database cannot store:
     a NUL (``%00``) or an invalid character in the path or in a query parameter. Checked once
     here, so no view, form or filter ever passes it to PostgreSQL (which answers with an
     error, hence a 500). Bodies are checked where they are read (the channel parsers, Django
-    forms and DRF fields refuse NUL)."""
+    forms and DRF fields refuse NUL). (A ``MiddlewareMixin``: sync and async alike, so it adds
+    no thread hop of its own; see SyncBoundaryMiddleware.)"""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
         problem = self._problem(request)
         if problem is not None:
             return _refusal(request, 400, problem, "invalid")
-        return self.get_response(request)
+        return None
 
     @staticmethod
     def _problem(request: HttpRequest) -> str | None:
@@ -95,18 +94,12 @@ class UnstorableInputMiddleware:
         return None
 
 
-class DatabaseUnavailableMiddleware:
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
     """A view that meets a database outage answers 503 with ``Retry-After``, in Chinese, never
     a 500 (the channel endpoints keep their pushes first: ``integrations.spool``)."""
 
     RETRY_AFTER = "30"
     MESSAGE = "系统暂时无法访问数据库，请稍后再试。"
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         from django.db import InterfaceError, OperationalError

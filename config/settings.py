@@ -200,13 +200,15 @@ if REDIS_URL:
             "BACKEND": "config.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "minsheng"),
+            # A Redis that does not answer is an absent one (docs/resilience.md).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5}],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "minsheng"),
             },
         }

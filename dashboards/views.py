@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from config.csp import file_csp
 from dashboards import report
 from dashboards.access import NoAccess, access_dashboard, may_read_reports, may_regenerate_reports
 from dashboards.dashboard import TABLES, csv_rows, dashboard_build, params_parse
@@ -148,6 +149,7 @@ def report_status(request: HttpRequest, month: str) -> HttpResponse:
 
 @require_GET
 @login_required
+@file_csp
 def report_download(request: HttpRequest, month: str) -> HttpResponseBase:
     if not may_read_reports(request.user):
         raise Http404("没有这个报告。")

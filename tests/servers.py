@@ -104,9 +104,12 @@ class PostgresCluster:
         )
 
     def start(self) -> None:
+        # fsync off: a killed server's writes are still in the OS's cache (only a machine
+        # crash would lose them). Commits stay synchronous, as in production: with
+        # synchronous_commit off a killed server forgets its last commits, answered or not.
         options = (
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
-            " -c fsync=off -c synchronous_commit=off -c max_connections=100"
+            " -c fsync=off -c max_connections=100"
         )
         self._ctl("-o", options, "-l", str(self.data / "server.log"), "-w", "start")
         _wait_for_port(self.port, up=True)

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.csp import file_csp
 from integrations.journal import NotProcessed, inbound_receive
 from integrations.models import InboundMessage
 from integrations.website import ratelimit, tokens
@@ -306,6 +307,7 @@ def case_rate(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @require_GET
+@file_csp
 def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     """A citizen's file, for staff who may see its ticket; a 404 for anyone else."""
     attachment = Attachment.objects.filter(pk=attachment_id).first()

@@ -343,8 +343,12 @@ def test_it_refuses_an_unencrypted_push_in_safe_mode(client: Client, accounts: N
 
 
 def test_it_refuses_a_replayed_signature(client: Client, accounts: None) -> None:
-    first = post(client, message(Content="第一条", MsgId="5"), nonce="42")
-    again = post(client, message(Content="换了内容的第二条", MsgId="6"), nonce="42")
+    # The same signed query (one timestamp, one nonce) carrying another body.
+    signed_at, nonce = int(time.time()), os.urandom(5).hex()
+    first = post(client, message(Content="第一条", MsgId="5"), nonce=nonce, timestamp=signed_at)
+    again = post(
+        client, message(Content="换了内容的第二条", MsgId="6"), nonce=nonce, timestamp=signed_at
+    )
 
     assert first.status_code == 200
     assert again.status_code == 403

@@ -75,11 +75,12 @@ def test_it_never_shows_channel_media_in_public(
         "detail": client.get(f"/public/cases/{record.public_id}/"),
         "feed": client.get("/public/feed/"),
         "csv": client.get(f"/public/data/{month}.csv"),
+        # Open311 speaks of a case by its public id, as /public/ does.
         "open311 list": client.get(
-            "/open311/v2/requests.json", {"service_request_id": ticket.case_no}
+            "/open311/v2/requests.json", {"service_request_id": record.public_id}
         ),
-        "open311 json": client.get(f"/open311/v2/requests/{ticket.case_no}.json"),
-        "open311 xml": client.get(f"/open311/v2/requests/{ticket.case_no}.xml"),
+        "open311 json": client.get(f"/open311/v2/requests/{record.public_id}.json"),
+        "open311 xml": client.get(f"/open311/v2/requests/{record.public_id}.xml"),
     }
     for name, response in pages.items():
         assert response.status_code == 200, name
