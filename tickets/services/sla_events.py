@@ -33,7 +33,7 @@ from tickets.services.clocks import (
     reminder_calendar_start,
     sla_refresh,
 )
-from tickets.services.events import event_append
+from tickets.services.events import after_stamps, event_append
 
 CLOCK_LABELS = {"ack": "受理", "resolve": "办结"}
 EVENT_KINDS = {
@@ -317,6 +317,7 @@ def _events_write(handled: list[tuple[Ticket, list[SlaStep]]], now: dt.datetime)
             "to_state": ticket.state,
             "payload": step.payload(),
             "created_at": now,
+            **after_stamps(ticket),
         }
         for ticket, steps in handled
         for step in steps
