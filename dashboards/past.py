@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -33,6 +34,7 @@ from django.db.models import (
     DateTimeField,
     Exists,
     F,
+    Field,
     IntegerField,
     OuterRef,
     Q,
@@ -45,7 +47,7 @@ from tickets.models import State, Ticket, TicketEvent
 
 EXCLUDED_STATES = (State.MERGED, State.INVALID)
 # ticket column → the stamp of the same value on its events
-STAMPS = {
+STAMPS: dict[str, tuple[str, Field[Any, Any]]] = {
     "department_id": ("after_department_id", IntegerField()),
     "category_id": ("after_category_id", IntegerField()),
     "request_type": ("after_request_type", CharField()),
@@ -91,8 +93,9 @@ def in_population(
     """Of ``queryset`` (tickets received in the period by ``as_of``), those counted at
     ``as_of``: already with us, not merged or invalid by then (within ``departments``, when
     given: the departments responsible at ``as_of``)."""
-    annotated = at_moment(queryset, as_of).filter(then_state__isnull=False)
-    annotated = annotated.exclude(then_state__in=EXCLUDED_STATES)
+    state, department = THEN["state"], THEN["department_id"]
+    annotated = at_moment(queryset, as_of).filter(**{f"{state}__isnull": False})
+    annotated = annotated.exclude(**{f"{state}__in": EXCLUDED_STATES})
     if departments is not None:
-        annotated = annotated.filter(then_department_id__in=list(departments))
+        annotated = annotated.filter(**{f"{department}__in": list(departments)})
     return annotated

@@ -71,10 +71,7 @@ def _grouped(
     if by is None:
         return {ALL: queryset.aggregate(**aggregates)}
     rows = (
-        queryset.annotate(group=_group_expr(by))
-        .order_by()
-        .values("group")
-        .annotate(**aggregates)
+        queryset.annotate(group=_group_expr(by)).order_by().values("group").annotate(**aggregates)
     )
     return {_normal_key(by, row.pop("group")): row for row in rows}
 

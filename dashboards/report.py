@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dashboards import charts, metrics
+from dashboards import charts, metrics, past
 from dashboards.metrics import CHINA, Figures, Period, Rate
 from dashboards.models import MonthlyReport
 from dashboards.summary import report_summary
@@ -79,21 +79,30 @@ def _percent(rate: Rate) -> float | None:
 def breach_rows(*, period: Period, as_of: dt.datetime) -> list[dict[str, Any]]:
     """The report's list of cases that missed their deadline, as they stood at ``as_of``
     (the department responsible and the deadline in force then)."""
-    tickets = list(metrics.breaches_in_period(period=period, as_of=as_of)[:BREACH_LIST_LIMIT])
-    departments = metrics.group_labels("department", {t.then_department_id for t in tickets})
-    categories = metrics.group_labels("category", {t.then_category_id for t in tickets})
+    then = past.THEN
+    rows = list(
+        metrics.breaches_in_period(period=period, as_of=as_of).values(
+            "case_no",
+            "received_at",
+            "first_replied_at",
+            then["department_id"],
+            then["category_id"],
+            then["resolve_due_at"],
+        )[:BREACH_LIST_LIMIT]
+    )
+    departments = metrics.group_labels("department", {row[then["department_id"]] for row in rows})
+    categories = metrics.group_labels("category", {row[then["category_id"]] for row in rows})
+    replied = [row["first_replied_at"] for row in rows]
     return [
         {
-            "case_no": ticket.case_no,
-            "received_at": ticket.received_at,
-            "department": departments[ticket.then_department_id],
-            "category": categories[ticket.then_category_id],
-            "replied_at": ticket.first_replied_at
-            if ticket.first_replied_at is not None and ticket.first_replied_at <= as_of
-            else None,
-            "due": ticket.then_resolve_due_at,
+            "case_no": row["case_no"],
+            "received_at": row["received_at"],
+            "department": departments[row[then["department_id"]]],
+            "category": categories[row[then["category_id"]]],
+            "replied_at": at if at is not None and at <= as_of else None,
+            "due": row[then["resolve_due_at"]],
         }
-        for ticket in tickets
+        for row, at in zip(rows, replied, strict=True)
     ]
 
 

@@ -26,12 +26,12 @@ def _points(current: Rate, previous: Rate) -> str:
 
 def _volume(received: int, previous: Figures, previous_label: str) -> str:
     if previous.received == 0:
-        return f"{previous_label}没有受理记录"
+        return f"上月（{previous_label}）没有受理记录"
     diff = received - previous.received
+    before = f"上月（{previous_label}，{previous.received} 件）"
     if diff == 0:
-        return f"与{previous_label}（{previous.received} 件）持平"
-    change = "增加" if diff > 0 else "减少"
-    return f"比{previous_label}（{previous.received} 件）{change} {abs(diff)} 件"
+        return f"与{before}持平"
+    return f"比{before}{'增加' if diff > 0 else '减少'} {abs(diff)} 件"
 
 
 def _rate_sentence(name: str, rate: Rate, previous: Rate, what: str) -> str:
@@ -79,7 +79,8 @@ def report_summary(
 ) -> list[str]:
     """The paragraphs of the summary, in the order they are printed."""
     if current.received == 0:
-        return [f"{period_label}没有受理诉求（{_volume(0, previous, previous_label)}）。"]
+        before = f"上月（{previous_label}）受理 {previous.received} 件" if previous.received else ""
+        return [f"{period_label}没有受理诉求" + (f"；{before}" if before else "") + "。"]
     opening = (
         f"{period_label}共受理诉求 {current.received} 件，"
         f"{_volume(current.received, previous, previous_label)}。"

@@ -263,9 +263,7 @@ def _deadlines(record: HistoryRecord, rules: _Rules, ticket: Ticket) -> list[_Du
     return dues
 
 
-def _ticket(
-    record: HistoryRecord, rules: _Rules, steps: list[_Step]
-) -> tuple[Ticket, list[_Due]]:
+def _ticket(record: HistoryRecord, rules: _Rules, steps: list[_Step]) -> tuple[Ticket, list[_Due]]:
     received_at = record.received_at
     ack_due_at = clock.ack_due(received_at, settings.MINSHENG["ACK_MINUTES"])
     state = State.NEW

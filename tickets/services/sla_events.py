@@ -63,11 +63,14 @@ STEP_FIELDS = (
 )
 
 # What the batch reads of a ticket (``Ticket.objects.only(*BATCH_READ_FIELDS)``): its clocks,
-# the step fields, and what the event and the notices name. Half the columns, no texts.
+# the step fields, what the event and the notices name, and what the event stamps
+# (``events.after_stamps``). Half the columns, no texts.
 BATCH_READ_FIELDS = (
     "case_no",
     "state",
     "department",
+    "category",
+    "request_type",
     "assignee",
     "received_at",
     "ack_due_at",
