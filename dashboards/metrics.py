@@ -1,9 +1,14 @@
 """Every figure of ``specs/metrics.md``, in one place, computed with SQL aggregates.
 
 Dashboards, the monthly PDF, the API and public statistics all read their numbers from here, so
-a figure means the same thing everywhere. ``as_of`` is the moment the figures describe: a
-reply, an acknowledgement or a feedback counts only if it happened by then; the on-time stamps
-themselves never change after the clock stops.
+a figure means the same thing everywhere. ``as_of`` is the moment the figures describe, and
+every figure uses only what had happened by then: a ticket counts if it had reached us and was
+not merged or invalid by then, under the department, category and request type it had then,
+against the deadline in force then (``dashboards.past``, from the stamps every timeline event
+carries); a reply, an acknowledgement, a feedback, an extension, an assignment, a return or a
+reopening counts only if it happened by then; the on-time stamps themselves never change after
+the clock stops. So the figures of a month computed again later for the same ``as_of`` are the
+same figures.
 
 Two ways to the same numbers:
 

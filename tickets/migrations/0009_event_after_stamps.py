@@ -1,7 +1,9 @@
 # Each timeline event stamps the ticket's department, category, request type and resolution
 # deadline as they stood right after it, so that figures for a past moment use what was true
-# then (dashboards/past.py). Nullable columns: existing events stay as they are (no rewrite of
-# the table); the metrics fall back to the ticket's current values for them.
+# then (dashboards/past.py). Nullable columns or a constant database default: existing events
+# stay as they are (no rewrite of the table; writers that name only the old columns, such as
+# the bench data's COPY, still work); the metrics fall back to the ticket's current values for
+# events without stamps.
 
 from django.db import migrations, models
 
@@ -26,9 +28,8 @@ class Migration(migrations.Migration):
             model_name="ticketevent",
             name="after_request_type",
             field=models.CharField(
-                blank=True, default="", max_length=16, verbose_name="事件后诉求类型"
+                blank=True, db_default="", max_length=16, verbose_name="事件后诉求类型"
             ),
-            preserve_default=False,
         ),
         migrations.AddField(
             model_name="ticketevent",

@@ -48,7 +48,9 @@ class TicketEvent(models.Model):
     # every stamped event, so it tells the two apart.
     after_department_id = models.IntegerField(_("事件后承办部门"), null=True, blank=True)
     after_category_id = models.IntegerField(_("事件后分类"), null=True, blank=True)
-    after_request_type = models.CharField(_("事件后诉求类型"), max_length=16, blank=True)
+    after_request_type = models.CharField(
+        _("事件后诉求类型"), max_length=16, blank=True, db_default=""
+    )
     after_resolve_due_at = models.DateTimeField(_("事件后办结时限"), null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
