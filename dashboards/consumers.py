@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dashboards.access import NoAccess, access_dashboard
+from dashboards.access import NoAccess, viewer_for, viewer_scope
 from dashboards.dashboard import dashboard_build, params_parse
 from tickets import live
 
@@ -27,17 +27,21 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
+        query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
+        self.params = params_parse(query, now=timezone.now())
         try:
-            self.allowed = await database_sync_to_async(access_dashboard)(user)
+            self.viewer = await database_sync_to_async(viewer_for)(user)
+            # A department the viewer may not see is refused here as on the page.
+            scope = await database_sync_to_async(viewer_scope)(
+                self.viewer, self.params.department_id
+            )
         except NoAccess:
             await self.close(code=4403)
             return
-        query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
-        self.params = params_parse(query, now=timezone.now())
-        if self.allowed is None:
+        if scope is None:
             self.joined = [live.INBOX_GROUP]
         else:
-            self.joined = [live.department_group(pk) for pk in sorted(self.allowed)]
+            self.joined = [live.department_group(pk) for pk in sorted(scope)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.pending: asyncio.Task[None] | None = None
@@ -70,7 +74,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     def _figures(self) -> dict[str, Any]:
         now = timezone.now()
-        data = dashboard_build(params=self.params, allowed=self.allowed, now=now)
+        data = dashboard_build(params=self.params, viewer=self.viewer, now=now)
         return {
             "type": "figures",
             "as_of": data["as_of"].isoformat(),

@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from dashboards import metrics
-from dashboards.access import department_choices, scope_for
+from dashboards.access import Viewer, department_choices, viewer_scope
 from dashboards.metrics import CHINA, Figures, Period, Rate
+from tickets.models import Department
 from tickets.text import csv_datetime
 
 BREACH_ROWS = 50
@@ -60,22 +61,23 @@ def _date(value: str) -> dt.date | None:
 
 
 def params_parse(data: Mapping[str, str], *, now: dt.datetime) -> Params:
-    """Read the pickers; anything unreadable falls back to the default with a note."""
+    """Read the pickers; anything unreadable falls back to the default with a note. The
+    default period is the last complete month (the current one is still moving)."""
     errors: list[str] = []
-    period = Period.month_of(now)
+    period = Period.month_of(now).previous_month()
     month = (data.get("month") or "").strip()
     first, last = _date(data.get("from") or ""), _date(data.get("to") or "")
     if first and last:
         if first <= last and (last - first).days <= 366:
             period = Period.days(first, last)
         else:
-            errors.append("日期范围无效（开始不能晚于结束，且不超过一年），已显示本月。")
+            errors.append("日期范围无效（开始不能晚于结束，且不超过一年），已显示上月。")
     elif month:
         try:
             year, number = (int(part) for part in month.split("-"))
             period = Period.month(year, number)
         except ValueError:
-            errors.append(f"月份「{month}」无效，已显示本月。")
+            errors.append(f"月份「{month}」无效，已显示上月。")
     department_id = None
     raw_department = (data.get("department") or "").strip()
     if raw_department:
@@ -104,11 +106,10 @@ def _card(figures: Figures, key: str) -> dict[str, str]:
     }
 
 
-def dashboard_build(
-    *, params: Params, allowed: set[int] | None, now: dt.datetime
-) -> dict[str, Any]:
-    """The whole dashboard for one viewer scope: figures, tables, chart data and links."""
-    scope = scope_for(allowed, params.department_id)
+def dashboard_build(*, params: Params, viewer: Viewer, now: dt.datetime) -> dict[str, Any]:
+    """The whole dashboard for one viewer: figures, tables, chart data and links. A picked
+    department the viewer may not see raises ``access.DepartmentRefused``."""
+    scope = viewer_scope(viewer, params.department_id)
     period = params.period
     # Every figure of the page in one pass over the period's tickets, plus one for the trend.
     found = metrics.figures_all(
@@ -131,8 +132,13 @@ def dashboard_build(
         {"key": "overdue_now", "label": "当前超时", "value": str(breach_total), "detail": "件"}
     )
     query = params.query()
+    notices = list(params.errors)
+    if params.department_id is not None and scope == viewer_scope(viewer, None):
+        if not Department.objects.filter(pk=params.department_id).exists():
+            notices.append("所选部门不存在，已显示全部。")
     return {
         "params": params,
+        "notices": notices,
         "period": period,
         "period_last": (period.end.astimezone(CHINA) - dt.timedelta(seconds=1)).date(),
         "as_of": now.astimezone(CHINA),
@@ -141,7 +147,7 @@ def dashboard_build(
             {"label": label, "value": summary.display(key), "detail": _detail(summary, key)}
             for key, label, _kind in metrics.FIGURES
         ],
-        "excluded": metrics.excluded_counts(period, departments=scope),
+        "excluded": metrics.excluded_counts(period, as_of=now, departments=scope),
         "cards": cards,
         "league": league,
         "rank_label": metrics.FIGURE_LABELS[params.rank_by],
@@ -154,7 +160,9 @@ def dashboard_build(
         "breaches_all": breaches_all[:CSV_BREACH_ROWS],
         "breach_total": breach_total,
         "sample_min": metrics.SAMPLE_MIN,
-        "departments": department_choices(allowed),
+        "departments": department_choices(viewer),
+        "viewer": viewer,
+        "scope_label": _scope_label(viewer, params.department_id),
         "query": query,
         "csv": {name: f"{reverse('dashboards:csv', args=[name])}?{query}" for name in TABLES},
         "chart_data": {
@@ -178,6 +186,17 @@ def dashboard_build(
         },
         "live_summary": {key: summary.display(key) for key, _label, _kind in metrics.FIGURES},
     }
+
+
+def _scope_label(viewer: Viewer, department_id: int | None) -> str:
+    """Whose figures the page shows, in words."""
+    if department_id is not None and department_id != viewer.department_id:
+        picked = Department.objects.filter(pk=department_id).first()
+        if picked is not None:
+            return f"{picked.name}（含下级部门）"
+    if viewer.citywide:
+        return "全市"
+    return f"{viewer.department_name}（含下级部门）"
 
 
 def _detail(figures: Figures, key: str) -> str:

@@ -1,9 +1,14 @@
 """Every figure of ``specs/metrics.md``, in one place, computed with SQL aggregates.
 
 Dashboards, the monthly PDF, the API and public statistics all read their numbers from here, so
-a figure means the same thing everywhere. ``as_of`` is the moment the figures describe: a
-reply, an acknowledgement or a feedback counts only if it happened by then; the on-time stamps
-themselves never change after the clock stops.
+a figure means the same thing everywhere. ``as_of`` is the moment the figures describe, and
+every figure uses only what had happened by then: a ticket counts if it had reached us and was
+not merged or invalid by then, under the department, category and request type it had then,
+against the deadline in force then (``dashboards.past``, from the stamps every timeline event
+carries); a reply, an acknowledgement, a feedback, an extension, an assignment, a return or a
+reopening counts only if it happened by then; the on-time stamps themselves never change after
+the clock stops. So the figures of a month computed again later for the same ``as_of`` are the
+same figures.
 
 Two ways to the same numbers:
 
@@ -34,7 +39,7 @@ from django.db.models import (
     QuerySet,
 )
 
-from dashboards import rollup
+from dashboards import past, rollup
 from dashboards.values import CHINA as CHINA
 from dashboards.values import DASH as DASH
 from dashboards.values import Figures, Period, Rate, figures_from
@@ -53,7 +58,7 @@ SAMPLE_SMALL = "样本不足"
 UNASSIGNED = "未派单"
 UNCATEGORISED = "未分类"
 ALL = rollup.TOTAL  # the key of the whole population's figures
-EXCLUDED_STATES = (State.MERGED, State.INVALID)
+EXCLUDED_STATES = past.EXCLUDED_STATES
 BREAKDOWNS = rollup.DIMENSIONS  # channel, department, category, request_type, month
 SATISFIED = rollup.SATISFIED
 
@@ -79,25 +84,52 @@ RANKABLE = tuple(key for key, _label, kind in FIGURES if kind == "rate")
 # --- the population ---------------------------------------------------------------------------
 
 
-def population(period: Period, *, departments: Collection[int] | None = None) -> QuerySet[Ticket]:
-    """R: tickets received in the period, not merged, not invalid (within ``departments``,
-    when given: the departments responsible now)."""
+def received_by(period: Period, as_of: dt.datetime | None = None) -> QuerySet[Ticket]:
+    """Tickets received in the period (by ``as_of``, when given), in any state: the tickets
+    R is taken from (a filter on ticket columns only)."""
     queryset = Ticket.objects.filter(received_at__gte=period.start, received_at__lt=period.end)
+    if as_of is not None:
+        queryset = queryset.filter(received_at__lte=as_of)
+    return queryset
+
+
+def population(
+    period: Period,
+    *,
+    as_of: dt.datetime | None = None,
+    departments: Collection[int] | None = None,
+) -> QuerySet[Ticket]:
+    """R: tickets received in the period, not merged, not invalid (within ``departments``,
+    when given). With ``as_of``: as things stood then (``dashboards.past``: received by then,
+    not merged or invalid by then, the department responsible then; the values at ``as_of``
+    are annotated as ``then_*``). Without: as they stand now."""
+    if as_of is not None:
+        return past.in_population(received_by(period, as_of), as_of, departments)
+    queryset = received_by(period)
     if departments is not None:
         queryset = queryset.filter(department_id__in=list(departments))
     return queryset.exclude(state__in=EXCLUDED_STATES)
 
 
 def excluded_counts(
-    period: Period, *, departments: Collection[int] | None = None
+    period: Period,
+    *,
+    as_of: dt.datetime | None = None,
+    departments: Collection[int] | None = None,
 ) -> dict[str, int]:
-    """Merged and invalid tickets of the period, shown beside R, never in it."""
-    queryset = Ticket.objects.filter(received_at__gte=period.start, received_at__lt=period.end)
+    """Merged and invalid tickets of the period (by ``as_of``, as things stood then), shown
+    beside R, never in it."""
+    if as_of is None:
+        queryset = received_by(period)
+        state, department = "state", "department_id"
+    else:
+        queryset = past.at_moment(received_by(period, as_of), as_of)
+        state, department = past.THEN["state"], past.THEN["department_id"]
     if departments is not None:
-        queryset = queryset.filter(department_id__in=list(departments))
+        queryset = queryset.filter(**{f"{department}__in": list(departments)})
     counts = queryset.aggregate(
-        merged=Count("pk", filter=Q(state=State.MERGED)),
-        invalid=Count("pk", filter=Q(state=State.INVALID)),
+        merged=Count("pk", filter=Q(**{state: State.MERGED})),
+        invalid=Count("pk", filter=Q(**{state: State.INVALID})),
     )
     return {"merged": counts["merged"], "invalid": counts["invalid"]}
 
@@ -178,7 +210,8 @@ def _figures_grouped(
     departments: Collection[int] | None,
 ) -> dict[str | None, dict[Any, Figures]]:
     grouped = rollup.totals_grouped(
-        population=population(period, departments=departments),
+        received=received_by(period, as_of),
+        departments=departments,
         first_day=period.start.astimezone(CHINA).date(),
         as_of=as_of,
         breakdowns=breakdowns,
@@ -336,16 +369,16 @@ def league(rows: Iterable[Figures], *, rank_by: str = "on_time_rate") -> list[Le
 def breaches_in_period(
     *, period: Period, as_of: dt.datetime, departments: Collection[int] | None = None
 ) -> QuerySet[Ticket]:
-    """Tickets of R that missed their resolution deadline: replied late, or still unreplied
-    past it (exactly the on-time rate's denominator minus its numerator)."""
+    """Tickets of R that missed their resolution deadline by ``as_of``: replied late, or
+    still unreplied past the deadline in force then (exactly the on-time rate's denominator
+    minus its numerator). The values at ``as_of`` are annotated as ``then_*``."""
     late = Q(first_replied_at__lte=as_of, resolved_on_time=False)
     overdue = (Q(first_replied_at__isnull=True) | Q(first_replied_at__gt=as_of)) & Q(
-        resolve_due_at__lt=as_of
+        then_resolve_due_at__lt=as_of
     )
     return (
-        population(period, departments=departments)
+        population(period, as_of=as_of, departments=departments)
         .filter(late | overdue)
-        .select_related("department", "category")
         .order_by("received_at", "pk")
     )
 

@@ -1,6 +1,7 @@
 """The reference figures: one breakdown in four plain aggregate queries.
 
-Over the population R of ``metrics.population``: ``COUNT(*) FILTER``-style counts, duration
+Over the population R of ``metrics.population`` at as_of (each ticket annotated with what it
+was then, ``dashboards.past``): ``COUNT(*) FILTER``-style counts, duration
 medians from window functions, working-day medians from counts grouped by (receipt date,
 first-reply date), feedback. This is how each figure of specs/metrics.md was first stated; the
 one-pass computation (``dashboards.rollup``, behind ``metrics.figures_all``) is tested against
@@ -20,13 +21,17 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
+    Sum,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, RowNumber, TruncDate, TruncMonth
 
+from dashboards import past
 from dashboards.metrics import ALL, BREAKDOWNS, SATISFIED, group_labels, population
 from dashboards.values import CHINA, Figures, Period, figures_from, mean, weighted_median
 from sla import clock
@@ -39,13 +44,17 @@ from tickets.models import (
 )
 
 
-def _group_expr(by: str, prefix: str = "") -> Any:
+def _group_expr(by: str) -> Any:
+    """The group of a ticket of R: its month of receipt, its channel, or its department,
+    category or request type as they were at as_of (``past.THEN``)."""
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}")
     if by == "month":
-        return TruncMonth(f"{prefix}received_at", tzinfo=CHINA)
-    field = {"department": "department_id", "category": "category_id"}.get(by, by)
-    return F(f"{prefix}{field}")
+        return TruncMonth("received_at", tzinfo=CHINA)
+    if by == "channel":
+        return F("channel")
+    column = {"department": "department_id", "category": "category_id"}.get(by, by)
+    return F(past.THEN[column])
 
 
 def _normal_key(by: str | None, key: Any) -> Any:
@@ -57,15 +66,12 @@ def _normal_key(by: str | None, key: Any) -> Any:
 
 
 def _grouped(
-    queryset: QuerySet[Any], by: str | None, prefix: str, aggregates: dict[str, Any]
+    queryset: QuerySet[Any], by: str | None, aggregates: dict[str, Any]
 ) -> dict[Any, dict[str, Any]]:
     if by is None:
         return {ALL: queryset.aggregate(**aggregates)}
     rows = (
-        queryset.annotate(group=_group_expr(by, prefix))
-        .order_by()
-        .values("group")
-        .annotate(**aggregates)
+        queryset.annotate(group=_group_expr(by)).order_by().values("group").annotate(**aggregates)
     )
     return {_normal_key(by, row.pop("group")): row for row in rows}
 
@@ -75,14 +81,14 @@ def _ticket_counts(queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetim
     not_acked = Q(acknowledged_at__isnull=True) | Q(acknowledged_at__gt=as_of)
     replied = Q(first_replied_at__lte=as_of)
     unreplied = Q(first_replied_at__isnull=True) | Q(first_replied_at__gt=as_of)
-    assigned = Exists(
-        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind="assign", created_at__lte=as_of)
-    )
-    returned = Exists(
-        TicketEvent.objects.filter(
-            ticket=OuterRef("pk"), kind="return_to_dispatch", created_at__lte=as_of
+    due_then = past.THEN["resolve_due_at"]
+
+    def happened(kind: str) -> Exists:
+        return Exists(
+            TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=kind, created_at__lte=as_of)
         )
-    )
+
+    assigned = happened("assign")
     extended = Exists(
         ExtensionRequest.objects.filter(
             ticket=OuterRef("pk"), status=ExtensionRequest.Status.APPROVED
@@ -91,32 +97,44 @@ def _ticket_counts(queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetim
     return _grouped(
         queryset,
         by,
-        "",
         {
             "received": Count("pk"),
             "ack_num": Count("pk", filter=acked & Q(ack_on_time=True)),
             "ack_den": Count("pk", filter=acked | (not_acked & Q(ack_due_at__lt=as_of))),
             "replied": Count("pk", filter=replied),
             "on_time": Count("pk", filter=replied & Q(resolved_on_time=True)),
-            "overdue_open": Count("pk", filter=unreplied & Q(resolve_due_at__lt=as_of)),
-            "reopened": Count("pk", filter=replied & Q(reopen_count__gt=0)),
+            "overdue_open": Count("pk", filter=unreplied & Q(**{f"{due_then}__lt": as_of})),
+            "reopened": Count("pk", filter=replied & Q(happened("reopen"))),
             "extended": Count("pk", filter=Q(extended)),
             "assigned": Count("pk", filter=Q(assigned)),
-            "returned": Count("pk", filter=Q(assigned) & Q(returned)),
+            "returned": Count("pk", filter=Q(assigned) & Q(happened("return_to_dispatch"))),
         },
     )
 
 
 def _feedback_counts(queryset: QuerySet[Ticket], by: str | None, as_of: dt.datetime) -> Any:
-    feedback = Feedback.objects.filter(ticket__in=queryset.values("pk"), created_at__lte=as_of)
+    """Feedback received by as_of, counted per ticket and summed per group of tickets (so a
+    rating falls in the group of its ticket as the ticket was at as_of)."""
+    rated = Feedback.objects.filter(ticket=OuterRef("pk"), created_at__lte=as_of)
+
+    def per_ticket(condition: Q) -> Any:
+        counted = (
+            rated.filter(condition).order_by().values("ticket").annotate(n=Count("pk")).values("n")
+        )
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    annotated = queryset.annotate(
+        rated_n=per_ticket(Q()),
+        rated_satisfied=per_ticket(Q(satisfaction__in=SATISFIED)),
+        rated_resolved=per_ticket(Q(resolved=True)),
+    )
     return _grouped(
-        feedback,
+        annotated,
         by,
-        "ticket__",
         {
-            "feedback": Count("pk"),
-            "satisfied": Count("pk", filter=Q(satisfaction__in=SATISFIED)),
-            "resolved_yes": Count("pk", filter=Q(resolved=True)),
+            "feedback": Sum("rated_n"),
+            "satisfied": Sum("rated_satisfied"),
+            "resolved_yes": Sum("rated_resolved"),
         },
     )
 
@@ -208,7 +226,7 @@ def figures_by_queries(
 ) -> dict[Any, Figures]:
     """Every figure for each group of the breakdown ``by`` (None: the whole population), in
     four aggregate queries: the reference definition (``figures_by`` gives the same)."""
-    queryset = population(period, departments=departments)
+    queryset = population(period, as_of=as_of, departments=departments)
     counts = _ticket_counts(queryset, by, as_of)
     feedback = _feedback_counts(queryset, by, as_of)
     ack_medians = _ack_minutes_medians(queryset, by, as_of)
@@ -221,7 +239,10 @@ def figures_by_queries(
         key: figures_from(
             key,
             labels[key],
-            {**counts.get(key, {}), **feedback.get(key, {})},
+            {
+                **counts.get(key, {}),
+                **{name: int(value or 0) for name, value in feedback.get(key, {}).items()},
+            },
             ack_medians.get(key),
             day_medians.get(key),
         )

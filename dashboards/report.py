@@ -22,9 +22,10 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dashboards import charts, metrics
+from dashboards import charts, metrics, past
 from dashboards.metrics import CHINA, Figures, Period, Rate
 from dashboards.models import MonthlyReport
+from dashboards.summary import report_summary
 
 logger = logging.getLogger(__name__)
 # weasyprint logs every layout step at INFO; a report is one line in our log, not a dozen.
@@ -75,6 +76,36 @@ def _percent(rate: Rate) -> float | None:
     return float(rate.percent) if rate.percent is not None else None
 
 
+def breach_rows(*, period: Period, as_of: dt.datetime) -> list[dict[str, Any]]:
+    """The report's list of cases that missed their deadline, as they stood at ``as_of``
+    (the department responsible and the deadline in force then)."""
+    then = past.THEN
+    rows = list(
+        metrics.breaches_in_period(period=period, as_of=as_of).values(
+            "case_no",
+            "received_at",
+            "first_replied_at",
+            then["department_id"],
+            then["category_id"],
+            then["resolve_due_at"],
+        )[:BREACH_LIST_LIMIT]
+    )
+    departments = metrics.group_labels("department", {row[then["department_id"]] for row in rows})
+    categories = metrics.group_labels("category", {row[then["category_id"]] for row in rows})
+    replied = [row["first_replied_at"] for row in rows]
+    return [
+        {
+            "case_no": row["case_no"],
+            "received_at": row["received_at"],
+            "department": departments[row[then["department_id"]]],
+            "category": categories[row[then["category_id"]]],
+            "replied_at": at if at is not None and at <= as_of else None,
+            "due": row[then["resolve_due_at"]],
+        }
+        for row, at in zip(rows, replied, strict=True)
+    ]
+
+
 def report_context(*, period: Period, as_of: dt.datetime, generated_by: str = "") -> dict[str, Any]:
     """Everything the report template shows (also what the tests compare the PDF with)."""
     # One pass for the month's total and its four breakdowns, one for the eleven months
@@ -87,23 +118,30 @@ def report_context(*, period: Period, as_of: dt.datetime, generated_by: str = ""
     channels = found.breakdown("channel")
     categories = found.breakdown("category", limit=10)
     types = found.breakdown("request_type")
-    breaches = list(metrics.breaches_in_period(period=period, as_of=as_of)[:BREACH_LIST_LIMIT])
     month_labels = [f"{row.key[2:4]}/{row.key[5:7]}" for row in trend]
+    previous_period = period.previous_month()
     return {
         "period": period,
         "as_of": as_of.astimezone(CHINA),
         "generated_by": generated_by or "系统（每月自动生成）",
         "current": current,
         "previous": previous,
-        "previous_period": period.previous_month(),
+        "previous_period": previous_period,
+        "intro": report_summary(
+            period_label=period.label,
+            previous_label=previous_period.label,
+            current=current,
+            previous=previous,
+            league=departments,
+        ),
         "summary": summary_rows(current, previous),
-        "excluded": metrics.excluded_counts(period),
+        "excluded": metrics.excluded_counts(period, as_of=as_of),
         "departments": departments,
         "channels": channels,
         "categories": categories,
         "types": types,
         "trend": trend,
-        "breaches": breaches,
+        "breaches": breach_rows(period=period, as_of=as_of),
         "breach_total": current.on_time_rate.den - current.on_time_rate.num,
         "sample_min": metrics.SAMPLE_MIN,
         "chart_channels": charts.hbar_chart(

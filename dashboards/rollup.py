@@ -6,6 +6,9 @@ the month's tickets. Here the facts of each ticket are worked out once — the f
 count, the acknowledgement time, the working days to the first reply, its feedback — and
 aggregated for every group of every breakdown at once:
 
+Each ticket counts as it was at ``as_of`` (``dashboards.past``: not yet merged or invalid, its
+department, category, request type and deadline then), whatever happened to it since.
+
 - on PostgreSQL, one statement: the facts in a subquery, aggregated with GROUPING SETS; each
   median with one ``percentile_disc`` (one sort per group gives both middle values); the
   working days through an array of cumulative working-day counts taken from the calendar;
@@ -20,13 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from dashboards import past
 from dashboards.values import CHINA, COUNT_KEYS, mean, weighted_median
 from sla import clock
 from sla import services as sla
@@ -59,27 +63,32 @@ Grouped = dict[str | None, dict[Any, Totals]]
 
 def totals_grouped(
     *,
-    population: QuerySet[Ticket],
+    received: QuerySet[Ticket],
+    departments: Collection[int] | None = None,
     first_day: dt.date,
     as_of: dt.datetime,
     breakdowns: Sequence[str],
     total: bool = True,
     engine: str | None = None,
 ) -> Grouped:
-    """Counts and medians of ``population`` (tickets received on or after ``first_day``, in
-    Asia/Shanghai) for the whole population (when ``total``) and each group of each of
-    ``breakdowns``, in one pass. ``engine``: "sql" (PostgreSQL only) or "python"; by default
-    the database's own."""
+    """Counts and medians of the population R at ``as_of`` — of ``received`` (tickets
+    received on or after ``first_day``, in Asia/Shanghai, by ``as_of``; a filter on ticket
+    columns only), those counted as things stood at ``as_of`` (``dashboards.past``), within
+    ``departments`` when given — for the whole population (when ``total``) and each group of
+    each of ``breakdowns``, in one pass. ``engine``: "sql" (PostgreSQL only) or "python"; by
+    default the database's own."""
     for name in breakdowns:
         if name not in DIMENSIONS:
             raise ValueError(f"unknown breakdown {name!r}")
     if not breakdowns and not total:
         return {}
-    vendor = connections[population.db].vendor
+    vendor = connections[received.db].vendor
     engine = engine or ENGINE or ("sql" if vendor == "postgresql" else "python")
     days = _WorkingDays(first_day, max(clock.aware(as_of).astimezone(CHINA).date(), first_day))
+    scope = sorted(departments) if departments is not None else None
     if engine == "sql":
-        return _sql_grouped(population, days, as_of, list(breakdowns), total)
+        return _sql_grouped(received, scope, days, as_of, list(breakdowns), total)
+    population = past.in_population(received, as_of, scope)
     return _python_grouped(population, days, as_of, list(breakdowns), total)
 
 
@@ -111,16 +120,17 @@ class _WorkingDays:
 
 
 def _sql_grouped(
-    population: QuerySet[Ticket],
+    received: QuerySet[Ticket],
+    departments: list[int] | None,
     days: _WorkingDays,
     as_of: dt.datetime,
     breakdowns: list[str],
     total: bool,
 ) -> Grouped:
-    connection = connections[population.db]
+    connection = connections[received.db]
     if connection.vendor != "postgresql":
         raise ValueError("the SQL engine needs PostgreSQL")
-    sql, params = _sql_statement(population, days, as_of, breakdowns, total)
+    sql, params = _sql_statement(received, departments, days, as_of, breakdowns, total)
     # No work_mem raise: measured on the bench data (300,000 tickets), the statement takes the
     # same time with the default 4 MB (its sorts spill to disk) as with 64 MB.
     with connection.cursor() as cursor:
@@ -168,19 +178,21 @@ _COUNTS_SQL = (
 
 
 def _sql_statement(
-    population: QuerySet[Ticket],
+    received: QuerySet[Ticket],
+    departments: list[int] | None,
     days: _WorkingDays,
     as_of: dt.datetime,
     breakdowns: list[str],
     total: bool,
 ) -> tuple[str, dict[str, Any]]:
-    """The statement and its named parameters. The population's own WHERE clause (compiled
-    by Django, so that R is defined in one place) filters the ticket table."""
-    connection = connections[population.db]
-    query = population.query
+    """The statement and its named parameters. The WHERE clause of ``received`` (compiled by
+    Django, so that the period is defined in one place) filters the ticket table; what each
+    ticket was at ``as_of`` follows the rule of ``dashboards.past``."""
+    connection = connections[received.db]
+    query = received.query
     base = query.base_table
     if any(query.alias_refcount[alias] for alias in query.alias_map if alias != base):
-        raise ValueError("the population must filter on ticket columns only")
+        raise ValueError("the received tickets must be filtered on ticket columns only")
     where_sql, where_params = query.get_compiler(connection=connection).compile(query.where)
     params: dict[str, Any] = {
         "as_of": as_of,
@@ -190,6 +202,9 @@ def _sql_statement(
         "approved": ExtensionRequest.Status.APPROVED,
         "assign": "assign",
         "return": "return_to_dispatch",
+        "reopen": "reopen",
+        "excluded": list(past.EXCLUDED_STATES),
+        "departments": departments,
         "satisfied": list(SATISFIED),
         "upper": UPPER_MIDDLE,
     }
@@ -223,7 +238,7 @@ def _sql_statement(
             COALESCE({replied} AND r.resolved_on_time, false) AS on_time,
             COALESCE((r.first_replied_at IS NULL OR r.first_replied_at > %(as_of)s)
                      AND r.resolve_due_at < %(as_of)s, false) AS overdue_open,
-            COALESCE({replied} AND r.reopen_count > 0, false) AS reopened,
+            COALESCE({replied}, false) AND reopened.ticket_id IS NOT NULL AS reopened,
             extended.ticket_id IS NOT NULL AS extended,
             assigned.ticket_id IS NOT NULL AS assigned,
             returned.ticket_id IS NOT NULL AS returned,
@@ -237,14 +252,10 @@ def _sql_statement(
                           - (%(cumulative)s::int[])[r.received_day - %(first_day)s::date + 1]
                 END
             END AS reply_days
-        FROM (
-            SELECT id, channel, department_id, category_id, request_type, received_at,
-                   acknowledged_at, ack_on_time, ack_due_at, first_replied_at,
-                   resolved_on_time, resolve_due_at, reopen_count,
-                   (received_at AT TIME ZONE %(tz)s)::date AS received_day,
-                   (first_replied_at AT TIME ZONE %(tz)s)::date AS replied_day
-            FROM {qn(Ticket._meta.db_table)} WHERE {where_sql} ORDER BY id
-        ) r
+        FROM ({_as_of_sql(where_sql, qn)}) r
+        LEFT JOIN (SELECT DISTINCT ticket_id FROM {events}
+                   WHERE kind = %(reopen)s AND created_at <= %(as_of)s) reopened
+               ON reopened.ticket_id = r.id
         LEFT JOIN (SELECT DISTINCT ticket_id FROM {events}
                    WHERE kind = %(assign)s AND created_at <= %(as_of)s) assigned
                ON assigned.ticket_id = r.id
@@ -260,7 +271,10 @@ def _sql_statement(
                           COUNT(*) FILTER (WHERE resolved) AS resolved_yes
                    FROM {qn(Feedback._meta.db_table)} WHERE created_at <= %(as_of)s
                    GROUP BY ticket_id ORDER BY ticket_id) feedback
-               ON feedback.ticket_id = r.id"""
+               ON feedback.ticket_id = r.id
+        WHERE r.state IS NOT NULL AND r.state <> ALL(%(excluded)s)"""
+    if departments is not None:
+        facts += " AND r.department_id = ANY(%(departments)s)"
     if names and (total or len(names) > 1):
         mask = f"GROUPING({', '.join(names)})"
         sets = (["()"] if total else []) + [f"({name})" for name in names]
@@ -270,12 +284,57 @@ def _sql_statement(
     else:
         mask, group_by = "0", ""
     statement = f"""
+        WITH {_moved_sql(where_sql, qn)}
         SELECT {mask}, {"".join(f"{name}, " for name in names)}{", ".join(_COUNTS_SQL)},
                percentile_disc(ARRAY[0.5, %(upper)s]) WITHIN GROUP (ORDER BY ack_duration),
                percentile_disc(ARRAY[0.5, %(upper)s]) WITHIN GROUP (ORDER BY reply_days)
         FROM ({facts}) facts
         {group_by}"""
     return statement, params
+
+
+def _moved_sql(where_sql: str, qn: Any) -> str:
+    """The received tickets with an event after ``as_of`` (none when ``as_of`` is now): a
+    common table of the statement, read by ``_as_of_sql`` twice."""
+    events, tickets = qn(TicketEvent._meta.db_table), qn(Ticket._meta.db_table)
+    return f"""moved AS (
+            SELECT DISTINCT ticket_id FROM {events}
+            WHERE created_at > %(as_of)s
+              AND ticket_id IN (SELECT id FROM {tickets} WHERE {where_sql}))"""
+
+
+def _as_of_sql(where_sql: str, qn: Any) -> str:
+    """The received tickets as they were at ``as_of`` (the rule of ``dashboards.past``): a
+    ticket with an event after ``as_of`` takes its state and stamped values from its last
+    event by then (no such event: not with us yet, state NULL; an unstamped event: its
+    current values); any other ticket is read as it is. The last events are looked up only
+    for the tickets in ``moved``, all at once (one sort, not one probe per ticket)."""
+    events, t = qn(TicketEvent._meta.db_table), qn(Ticket._meta.db_table)
+    stamped = "last.after_resolve_due_at IS NOT NULL"
+    values = ", ".join(
+        f"CASE WHEN {stamped} THEN last.{stamp} ELSE {t}.{column} END AS {column}"
+        for column, (stamp, _output) in past.STAMPS.items()
+    )
+    stamps = ", ".join(f"e.{stamp}" for stamp, _output in past.STAMPS.values())
+    return f"""
+            SELECT {t}.id, {t}.channel, {t}.received_at, {t}.acknowledged_at,
+                   {t}.ack_on_time, {t}.ack_due_at, {t}.first_replied_at,
+                   {t}.resolved_on_time,
+                   CASE WHEN moved.ticket_id IS NULL THEN {t}.state ELSE last.to_state END
+                       AS state,
+                   {values},
+                   ({t}.received_at AT TIME ZONE %(tz)s)::date AS received_day,
+                   ({t}.first_replied_at AT TIME ZONE %(tz)s)::date AS replied_day
+            FROM {t}
+            LEFT JOIN moved ON moved.ticket_id = {t}.id
+            LEFT JOIN (
+                SELECT DISTINCT ON (e.ticket_id) e.ticket_id, e.to_state, {stamps}
+                FROM {events} e JOIN moved m ON m.ticket_id = e.ticket_id
+                WHERE e.created_at <= %(as_of)s
+                ORDER BY e.ticket_id, e.created_at DESC, e.id DESC
+            ) last ON last.ticket_id = {t}.id
+            WHERE {where_sql}
+            ORDER BY {t}.id"""
 
 
 # --- anywhere else: the facts of each ticket, aggregated in Python ----------------------------
@@ -313,8 +372,8 @@ def _python_grouped(
     breakdowns: list[str],
     total: bool,
 ) -> Grouped:
-    """Two queries (tickets with their event and extension flags; their feedback), then one
-    loop: each ticket adds to the group of its combination of breakdown keys, and the
+    """Two queries (the tickets of R with their values at ``as_of`` and their event and
+    extension flags; their feedback), then one loop: each ticket adds to the group of its combination of breakdown keys, and the
     combinations add up to each breakdown's groups."""
     feedback: dict[int, list[int]] = {}
     rated = Feedback.objects.filter(ticket__in=population.values("pk"), created_at__lte=as_of)
@@ -339,20 +398,23 @@ def _python_grouped(
                 ticket=OuterRef("pk"), kind="return_to_dispatch", created_at__lte=as_of
             )
         ),
+        is_reopened=Exists(
+            TicketEvent.objects.filter(ticket=OuterRef("pk"), kind="reopen", created_at__lte=as_of)
+        ),
     ).values_list(
         "pk",
         "channel",
-        "department_id",
-        "category_id",
-        "request_type",
+        past.THEN["department_id"],
+        past.THEN["category_id"],
+        past.THEN["request_type"],
         "received_at",
         "acknowledged_at",
         "ack_on_time",
         "ack_due_at",
         "first_replied_at",
         "resolved_on_time",
-        "resolve_due_at",
-        "reopen_count",
+        past.THEN["resolve_due_at"],
+        "is_reopened",
         "is_extended",
         "is_assigned",
         "is_returned",
@@ -360,7 +422,7 @@ def _python_grouped(
     combinations: dict[tuple[Any, ...], _Group] = {}
     for row in rows.order_by():
         (pk, channel, department, category, request_type, received, acked_at, ack_on_time,
-         ack_due, replied_at, on_time, resolve_due, reopens, extended, assigned,
+         ack_due, replied_at, on_time, resolve_due, reopened, extended, assigned,
          returned) = row  # fmt: skip
         local = received.astimezone(CHINA)
         keys = {
@@ -386,7 +448,7 @@ def _python_grouped(
                 replied,
                 replied and on_time is True,
                 not replied and resolve_due < as_of,
-                replied and reopens > 0,
+                replied and reopened,
                 extended,
                 assigned,
                 assigned and returned,

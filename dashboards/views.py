@@ -22,49 +22,81 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.csp import file_csp
 from dashboards import report
-from dashboards.access import NoAccess, access_dashboard, may_read_reports, may_regenerate_reports
+from dashboards.access import (
+    DepartmentRefused,
+    NoAccess,
+    Viewer,
+    department_choices,
+    may_read_reports,
+    may_regenerate_reports,
+    viewer_for,
+)
 from dashboards.dashboard import TABLES, csv_rows, dashboard_build, params_parse
 from dashboards.models import MonthlyReport
+from dashboards.workload import workload_build
 from tickets.text import csv_row
 
 
-def _forbidden(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboards/forbidden.html", status=403)
+def _forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
+    return render(
+        request,
+        "dashboards/forbidden.html",
+        {"message": message, "may_read_reports": may_read_reports(request.user)},
+        status=403,
+    )
 
 
 def dashboard_viewer(view: Any) -> Any:
-    """Logged in, and a role that may see figures; the allowed departments are passed on."""
+    """Logged in, and a role that may see figures; the viewer's scope is passed on. A
+    department outside that scope is refused (403) with what the user may see instead."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            allowed = access_dashboard(request.user)
+            viewer = viewer_for(request.user)
+            return view(request, viewer, *args, **kwargs)  # type: ignore[no-any-return]
+        except DepartmentRefused as refused:
+            return _forbidden(request, refused.message)
         except NoAccess:
             return _forbidden(request)
-        return view(request, allowed, *args, **kwargs)  # type: ignore[no-any-return]
 
     return wrapper
 
 
 @require_GET
 @dashboard_viewer
-def home(request: HttpRequest, allowed: set[int] | None) -> HttpResponse:
+def home(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     now = timezone.now()
     params = params_parse(request.GET, now=now)
-    data = dashboard_build(params=params, allowed=allowed, now=now)
+    data = dashboard_build(params=params, viewer=viewer, now=now)
     data["may_read_reports"] = may_read_reports(request.user)
     return render(request, "dashboards/home.html", data)
 
 
 @require_GET
 @dashboard_viewer
-def table_csv(request: HttpRequest, allowed: set[int] | None, table: str) -> HttpResponse:
+def workload(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+    now = timezone.now()
+    params = params_parse(request.GET, now=now)
+    data = workload_build(viewer=viewer, department_id=params.department_id, now=now)
+    data.update(
+        viewer=viewer,
+        params=params,
+        choices=department_choices(viewer),
+        may_read_reports=may_read_reports(request.user),
+    )
+    return render(request, "dashboards/workload.html", data)
+
+
+@require_GET
+@dashboard_viewer
+def table_csv(request: HttpRequest, viewer: Viewer, table: str) -> HttpResponse:
     if table not in TABLES:
         raise Http404("没有这张表。")
     now = timezone.now()
     params = params_parse(request.GET, now=now)
-    data = dashboard_build(params=params, allowed=allowed, now=now)
+    data = dashboard_build(params=params, viewer=viewer, now=now)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"minsheng-{table}-{params.period.key}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from dashboards.consumers import DashboardConsumer
+from dashboards.values import Period
 from tests.conftest import walk
 from tickets import services
 
@@ -19,7 +21,10 @@ def test_it_pushes_new_figures_when_a_ticket_is_replied(
     ticket = walk(make_ticket(), cast, departments, "in_progress")
 
     async def scenario() -> dict:
-        communicator = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboards/")
+        month = Period.month_of(timezone.now()).key  # the default is last month
+        communicator = WebsocketCommunicator(
+            DashboardConsumer.as_asgi(), f"/ws/dashboards/?month={month}"
+        )
         communicator.scope["user"] = cast["leadership"]
         connected, _ = await communicator.connect()
         assert connected

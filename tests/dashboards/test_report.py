@@ -18,6 +18,7 @@ from dashboards import metrics
 from dashboards.metrics import CHINA, Period
 from dashboards.models import MonthlyReport
 from dashboards.report import monthly_due, report_request, reports_run
+from dashboards.summary import report_summary
 from tests.dashboards.conftest import at
 from tests.dashboards.history_data import month_of_history
 from tests.dashboards.pdf_check import page_fonts, pdf_text, uncovered_chinese
@@ -77,6 +78,7 @@ def test_it_prints_the_same_figures_as_the_metrics_module(march_report):
     report, pdf = march_report
     pages = pdf_text(pdf)
     text = "\n".join(pages)
+    text = text[text.index("一、本月概况") :]  # the tables, after the written summary
     figures = metrics.figures(period=MARCH, as_of=report.as_of)
     previous = metrics.figures(period=MARCH.previous_month(), as_of=report.as_of)
     assert figures.received == 60 and previous.received == 20
@@ -90,7 +92,7 @@ def test_it_prints_the_same_figures_as_the_metrics_module(march_report):
             assert cells[0] == figures.display(key), line
         assert previous.display(key) in cells[1:], line
     as_of = report.as_of.astimezone(CHINA)
-    assert f"as_of {as_of:%Y-%m-%d %H:%M:%S}" in pages[0]
+    assert f"数据截至 {as_of:%Y-%m-%d %H:%M:%S}（北京时间）" in pages[0]
     for row in metrics.league(metrics.breakdown(period=MARCH, as_of=report.as_of, by="department")):
         rank = row.rank or ("样本不足" if row.insufficient else "不排名")
         line = _line(text, f"{rank} {row.figures.label}")
@@ -166,7 +168,7 @@ def test_it_regenerates_on_demand_with_a_new_as_of(march_report, cast, time_mach
     assert queued.file.name.startswith("reports/2026-03") and queued.file.name.endswith(".pdf")
     assert queued.file.name != first_file and not default_storage.exists(first_file)
     with default_storage.open(queued.file.name, "rb") as handle:
-        assert "as_of 2026-04-03 09:00:00" in pdf_text(handle.read())[0]
+        assert "数据截至 2026-04-03 09:00:00" in pdf_text(handle.read())[0]
 
 
 def test_it_records_a_failure_and_keeps_the_job_alive(db, private_storage, monkeypatch):
@@ -188,3 +190,88 @@ def test_a_failed_report_says_why_in_chinese() -> None:
     )
     assert report_failure_text(PermissionError("denied")).startswith("报告文件无法写入")
     assert report_failure_text(ValueError("x")).startswith("生成报告时出错")
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_it_opens_with_a_written_summary(march_report):
+    report, pdf = march_report
+    first = _flat(pdf_text(pdf)[0])
+    figures = metrics.figures(period=MARCH, as_of=report.as_of)
+    previous = metrics.figures(period=MARCH.previous_month(), as_of=report.as_of)
+    league = metrics.league(metrics.breakdown(period=MARCH, as_of=report.as_of, by="department"))
+    ranked = [row for row in league if row.rank is not None]
+    assert len(ranked) >= 2
+    best, worst = ranked[0].figures, ranked[-1].figures
+    expected = report_summary(period_label="2026年3月", previous_label="2026年2月",
+                              current=figures, previous=previous, league=league)  # fmt: skip
+    assert first.index("本月摘要") < first.index("统计周期")  # before anything else
+    for paragraph in expected:
+        assert _flat(paragraph) in first, paragraph
+    # What the summary must say, read back from the page.
+    points = figures.reply_rate.percent - previous.reply_rate.percent
+    moved = "上升" if points > 0 else "下降"
+    assert (
+        _flat(
+            f"回复率 {figures.reply_rate.display}（{figures.reply_rate.detail} 件已答复），"
+            f"比上月{moved} {abs(points)} 个百分点"
+        )
+        in first
+    )
+    assert (
+        _flat(f"按时办结率 {figures.on_time_rate.display}（{figures.on_time_rate.detail}") in first
+    )
+    assert _flat(f"最高的部门是{best.label}（{best.on_time_rate.display}）") in first
+    assert _flat(f"最低的是{worst.label}（{worst.on_time_rate.display}）") in first
+    assert (
+        _flat(f"共受理诉求 {figures.received} 件，比上月（2026年2月，{previous.received} 件）")
+        in first
+    )
+
+
+def test_it_never_prints_internal_names(march_report):
+    _report, pdf = march_report
+    for number, text in enumerate(pdf_text(pdf)):
+        assert "as_of" not in text, number
+        identifiers = re.findall(r"[A-Za-z]+_[A-Za-z_]+|\b(?:None|True|False|null)\b", text)
+        assert identifiers == [], (number, identifiers)
+
+
+def test_it_draws_real_cjk_glyphs_on_the_first_page(march_report):
+    """Page 1 rendered to PNG: every Chinese character of the summary is inked where the PDF
+    puts it, and different characters look different (a missing font gives empty or
+    identical .notdef boxes)."""
+    import pdfplumber
+    from PIL import Image
+
+    _report, pdf = march_report
+    assert shutil.which("pdftoppm"), "pdftoppm missing: apt-get install poppler-utils"
+    ARTIFACTS.mkdir(exist_ok=True)
+    source = ARTIFACTS / "monthly-report-2026-03-summary.pdf"
+    source.write_bytes(pdf)
+    target = ARTIFACTS / "monthly-report-2026-03-summary"
+    dpi = 150
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(source),
+         str(target)],
+        check=True,
+    )  # fmt: skip
+    image = Image.open(f"{target}.png").convert("L")
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        chars = [
+            char for char in document.pages[0].chars if re.match(r"[\u4e00-\u9fff]", char["text"])
+        ]
+    scale = dpi / 72
+    glyphs: dict[str, bytes] = {}
+    for char in chars:
+        box = tuple(
+            round(value * scale) for value in (char["x0"], char["top"], char["x1"], char["bottom"])
+        )
+        crop = image.crop(box).point(lambda value: 255 if value < 128 else 0)
+        inked = crop.histogram()[255]
+        assert inked >= 10, (char["text"], inked)  # a glyph, not a blank
+        glyphs.setdefault(char["text"], crop.resize((24, 24)).tobytes())
+    assert len(glyphs) >= 40, "".join(glyphs)
+    assert len(set(glyphs.values())) >= 0.9 * len(glyphs)  # not one box for all

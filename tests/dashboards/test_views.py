@@ -64,10 +64,12 @@ def test_it_shows_handlers_only_their_departments_figures(client, cast, march, a
     assert response.context["summary"].received == 1
     labels = [row.figures.label for row in response.context["league"]]
     assert labels == ["住建局"]
-    # Picking another department does not widen what a handler sees.
+    assert 'name="department"' not in response.content.decode()  # nothing to pick
+    # Another department's dashboard is refused, not silently replaced by their own.
     department_a = march["t1"].department_id
     response = client.get(f"/dashboards/?month=2026-03&department={department_a}")
-    assert response.context["summary"].received == 1
+    assert response.status_code == 403
+    assert "您只能查看本部门（住建局）的看板。" in response.content.decode()
 
 
 def test_it_refuses_people_without_a_role(client, cast):

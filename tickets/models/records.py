@@ -42,6 +42,16 @@ class TicketEvent(models.Model):
     to_state = models.CharField(_("新状态"), max_length=16, blank=True)
     payload = models.JSONField(_("内容"), default=dict, blank=True)
     created_at = models.DateTimeField(_("时间"), db_index=True)
+    # The ticket as it stood right after this event (with ``to_state``): the figures for a past
+    # moment read what a ticket was then from its last event by then (dashboards/past.py).
+    # Empty on events written before these stamps existed; ``after_resolve_due_at`` is set on
+    # every stamped event, so it tells the two apart.
+    after_department_id = models.IntegerField(_("事件后承办部门"), null=True, blank=True)
+    after_category_id = models.IntegerField(_("事件后分类"), null=True, blank=True)
+    after_request_type = models.CharField(
+        _("事件后诉求类型"), max_length=16, blank=True, db_default=""
+    )
+    after_resolve_due_at = models.DateTimeField(_("事件后办结时限"), null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -34,8 +34,8 @@ def event_append(
     at: dt.datetime | None = None,
     previous_department_id: int | None = None,
 ) -> TicketEvent:
-    """Write one timeline event and, after commit, push a live update for it (also to the
-    department the ticket just left, when it moved)."""
+    """Write one timeline event (stamped with the ticket as it now stands) and, after commit,
+    push a live update for it (also to the department the ticket just left, when it moved)."""
     event = TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
@@ -45,6 +45,7 @@ def event_append(
         to_state=to_state or ticket.state,
         payload=payload or {},
         created_at=at or timezone.now(),
+        **after_stamps(ticket),
     )
     run_event_hooks(event)
     ticket_id, state, department_id = ticket.pk, ticket.state, ticket.department_id
@@ -60,6 +61,17 @@ def event_append(
         )
     )
     return event
+
+
+def after_stamps(ticket: Ticket) -> dict[str, Any]:
+    """What every event records of the ticket as it stands after the change (the metrics
+    for a past moment read them; see ``TicketEvent.after_*``)."""
+    return {
+        "after_department_id": ticket.department_id,
+        "after_category_id": ticket.category_id,
+        "after_request_type": ticket.request_type,
+        "after_resolve_due_at": ticket.resolve_due_at,
+    }
 
 
 def iso(value: dt.datetime | None) -> str | None:

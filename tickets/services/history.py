@@ -106,6 +106,12 @@ class _Step:
     order: int
 
 
+@dataclass
+class _Due:
+    since: dt.datetime  # the deadline that held from this moment on
+    at: dt.datetime
+
+
 class _Rules:
     """Policies and the calendar, looked up once per batch."""
 
@@ -212,11 +218,13 @@ def _steps(record: HistoryRecord) -> list[_Step]:
     return steps
 
 
-def _deadlines(record: HistoryRecord, rules: _Rules, ticket: Ticket) -> None:
+def _deadlines(record: HistoryRecord, rules: _Rules, ticket: Ticket) -> list[_Due]:
     """Deadlines by our rules, moved by pauses and approved extensions before the first reply;
-    a reopen starts the redo cycle (5 working days by default)."""
+    a reopen starts the redo cycle (5 working days by default). Returns every deadline the
+    case had, from the moment it was set (the events are stamped with them)."""
     policy = rules.policy(record)
     due = clock.resolve_due(record.received_at, policy, rules.calendar)
+    dues = [_Due(record.received_at, due.at)]
     confirmed = due.confirmed
     first_reply = record.replies[0].at if record.replies else None
     extra = 0
@@ -232,6 +240,7 @@ def _deadlines(record: HistoryRecord, rules: _Rules, ticket: Ticket) -> None:
             due = clock.shift_deadline(due.at, move.days, rules.calendar)
             extra += move.days
         confirmed = confirmed and due.confirmed
+        dues.append(_Due(at, due.at))
     ticket.resolve_due_at = due.at
     ticket.resolve_unit = policy.unit
     ticket.calendar_confirmed = confirmed
@@ -244,14 +253,17 @@ def _deadlines(record: HistoryRecord, rules: _Rules, ticket: Ticket) -> None:
     reopens = [item.at for item in record.feedback if item.satisfaction == "unsatisfied"]
     if reopens:
         redo = rules.policy(record, "redo")
-        redo_due = clock.resolve_due(reopens[-1], redo, rules.calendar)
+        for reopened_at in reopens:
+            redo_due = clock.resolve_due(reopened_at, redo, rules.calendar)
+            dues.append(_Due(reopened_at, redo_due.at))
         ticket.resolve_due_at = redo_due.at
         ticket.resolve_unit = redo.unit
         ticket.calendar_confirmed = redo_due.confirmed
         ticket.resolve_basis = basis_new(start=reopens[-1], policy=redo)
+    return dues
 
 
-def _ticket(record: HistoryRecord, rules: _Rules, steps: list[_Step]) -> Ticket:
+def _ticket(record: HistoryRecord, rules: _Rules, steps: list[_Step]) -> tuple[Ticket, list[_Due]]:
     received_at = record.received_at
     ack_due_at = clock.ack_due(received_at, settings.MINSHENG["ACK_MINUTES"])
     state = State.NEW
@@ -283,12 +295,29 @@ def _ticket(record: HistoryRecord, rules: _Rules, steps: list[_Step]) -> Ticket:
         sla_next_kind="",
     )
     ticket.ack_breached = ticket.ack_on_time is False
-    _deadlines(record, rules, ticket)
+    dues = _deadlines(record, rules, ticket)
     ticket.resolve_breached = ticket.resolved_on_time is False
-    return ticket
+    return ticket, dues
 
 
-def _events(ticket: Ticket, record: HistoryRecord, steps: list[_Step]) -> list[TicketEvent]:
+def _events(
+    ticket: Ticket, record: HistoryRecord, steps: list[_Step], dues: list[_Due]
+) -> list[TicketEvent]:
+    """The timeline, each event stamped with the ticket as it stood after it (as
+    ``event_append`` does): the department from its first assignment (throughout, if the
+    previous system never recorded one), the deadline that held at that moment."""
+    assigned = [step.at for step in steps if step.kind == "assign"]
+
+    def stamps(at: dt.datetime, kind: str) -> dict[str, Any]:
+        dispatched = not assigned or at > assigned[0] or (at == assigned[0] and kind == "assign")
+        due = [item.at for item in dues if item.since <= at]
+        return {
+            "after_department_id": ticket.department_id if dispatched else None,
+            "after_category_id": ticket.category_id,
+            "after_request_type": ticket.request_type,
+            "after_resolve_due_at": due[-1] if due else dues[0].at,
+        }
+
     events = [
         TicketEvent(
             ticket=ticket,
@@ -297,6 +326,7 @@ def _events(ticket: Ticket, record: HistoryRecord, steps: list[_Step]) -> list[T
             to_state=State.NEW,
             payload={"channel": record.channel, "source_id": record.source_id, "imported": True},
             created_at=record.received_at,
+            **stamps(record.received_at, "created"),
         )
     ]
     state = State.NEW.value
@@ -317,6 +347,7 @@ def _events(ticket: Ticket, record: HistoryRecord, steps: list[_Step]) -> list[T
                 to_state=to_state,
                 payload=payload,
                 created_at=step.at,
+                **stamps(step.at, step.kind),
             )
         )
         state = to_state
@@ -331,16 +362,17 @@ def tickets_import_history(*, records: list[HistoryRecord]) -> list[Ticket]:
     with transaction.atomic():
         rules = _Rules(records)
         timelines = [_steps(record) for record in records]
-        tickets = [
+        built = [
             _ticket(record, rules, steps) for record, steps in zip(records, timelines, strict=True)
         ]
+        tickets = [ticket for ticket, _dues in built]
         Ticket.objects.bulk_create(tickets)
         events: list[TicketEvent] = []
         replies: list[Reply] = []
         feedback: list[Feedback] = []
         extensions: list[ExtensionRequest] = []
-        for ticket, record, steps in zip(tickets, records, timelines, strict=True):
-            events += _events(ticket, record, steps)
+        for (ticket, dues), record, steps in zip(built, records, timelines, strict=True):
+            events += _events(ticket, record, steps, dues)
             replies += [
                 Reply(
                     ticket=ticket,

@@ -33,7 +33,7 @@ from tickets.services.clocks import (
     reminder_calendar_start,
     sla_refresh,
 )
-from tickets.services.events import event_append
+from tickets.services.events import after_stamps, event_append
 
 CLOCK_LABELS = {"ack": "受理", "resolve": "办结"}
 EVENT_KINDS = {
@@ -63,11 +63,14 @@ STEP_FIELDS = (
 )
 
 # What the batch reads of a ticket (``Ticket.objects.only(*BATCH_READ_FIELDS)``): its clocks,
-# the step fields, and what the event and the notices name. Half the columns, no texts.
+# the step fields, what the event and the notices name, and what the event stamps
+# (``events.after_stamps``). Half the columns, no texts.
 BATCH_READ_FIELDS = (
     "case_no",
     "state",
     "department",
+    "category",
+    "request_type",
     "assignee",
     "received_at",
     "ack_due_at",
@@ -317,6 +320,7 @@ def _events_write(handled: list[tuple[Ticket, list[SlaStep]]], now: dt.datetime)
             "to_state": ticket.state,
             "payload": step.payload(),
             "created_at": now,
+            **after_stamps(ticket),
         }
         for ticket, steps in handled
         for step in steps
