@@ -8,7 +8,7 @@ conflict instead of overwriting someone else's change.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from html import escape
 from typing import Any
 
@@ -20,6 +20,7 @@ from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import SafeString, mark_safe
 
 from tickets.models import Category, Channel, Department, RequestType, Role, State, Urgency
+from tickets.views.departments import DepartmentNode, department_nodes, subtree_ids
 from tickets.views.queries import QueueFilter
 
 Choices = list[tuple[Any, str]]
@@ -109,10 +110,11 @@ def _departments() -> QuerySet[Department]:
     return Department.objects.filter(active=True).order_by("code")
 
 
-def department_choices() -> Choices:
-    """Active departments as (id, name): what a department list shows, without building 200
-    model instances (validation still goes through the field's queryset)."""
-    return list(_departments().values_list("pk", "name"))
+def department_choices(nodes: Sequence[DepartmentNode] | None = None) -> Choices:
+    """Active departments as (id, label) in tree order, each indented under its parent: what
+    a department list shows, without building 200 model instances (validation still goes
+    through the field's queryset). ``nodes``: the tree when the caller has read it already."""
+    return [(node.pk, node.label) for node in (department_nodes() if nodes is None else nodes)]
 
 
 def _categories() -> QuerySet[Category]:
@@ -197,11 +199,21 @@ class QueueFilterForm(forms.Form):
     supervised = forms.BooleanField(label="督办", required=False, widget=FastCheckbox)
     mine = forms.BooleanField(label="派给我的", required=False, widget=FastCheckbox)
 
-    def __init__(self, *args: Any, departments: Choices | None = None, **kwargs: Any) -> None:
-        """``departments``: the page's list of departments when another form shows it too."""
+    def __init__(
+        self, *args: Any, departments: Sequence[DepartmentNode] | None = None, **kwargs: Any
+    ) -> None:
+        """``departments``: the page's department tree when another form shows it too."""
         super().__init__(*args, **kwargs)
+        nodes: list[Sequence[DepartmentNode]] = [departments] if departments else []
+
+        def tree() -> Sequence[DepartmentNode]:
+            if not nodes:
+                nodes.append(department_nodes())
+            return nodes[0]
+
+        self._tree = tree
         self.fields["department"].choices = Options(  # type: ignore[attr-defined]
-            lambda: [("", "全部部门"), *(departments or department_choices())]
+            lambda: [("", "全部部门"), *department_choices(tree())]
         )
         self.fields["category"].choices = Options(  # type: ignore[attr-defined]
             lambda: [("", "全部分类"), *category_choices()]
@@ -210,10 +222,14 @@ class QueueFilterForm(forms.Form):
     def to_filter(self) -> QueueFilter:
         """The filter to apply; invalid parts are ignored rather than refused."""
         data = self.cleaned_data if self.is_valid() else {}
+        department = data.get("department")
         return QueueFilter(
             states=list(data.get("state") or []),
             channel=data.get("channel") or "",
-            department_id=data.get("department"),
+            department_id=department,
+            # The picked department with everything below it (the tree the menu was checked
+            # against: no further query).
+            department_ids=subtree_ids(self._tree(), department) if department else [],
             category_id=data.get("category"),
             request_type=data.get("request_type") or "",
             overdue=bool(data.get("overdue")),
@@ -387,10 +403,12 @@ class BulkForm(forms.Form):
     )
     into = forms.CharField(max_length=14, required=False)
 
-    def __init__(self, *args: Any, departments: Choices | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, departments: Sequence[DepartmentNode] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
-        _offer(self.fields["department"], lambda: departments or department_choices())
+        _offer(self.fields["department"], lambda: department_choices(departments or None))
 
     def clean_pick(self) -> list[tuple[int, int | None]]:
         picked = []
