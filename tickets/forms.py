@@ -158,16 +158,28 @@ def _handlers() -> QuerySet[Any]:
     )
 
 
-def handler_choices() -> Choices:
+def handler_choices(department_ids: Iterable[int] | None = None) -> Choices:
     """(id, "name（department）") for every active handler and supervisor, as
-    ``HandlerChoiceField`` labels them."""
-    rows = _handlers().values_list(
+    ``HandlerChoiceField`` labels them; only those in ``department_ids`` when given."""
+    handlers = _handlers()
+    if department_ids is not None:
+        handlers = handlers.filter(staff_profile__department_id__in=list(department_ids))
+    rows = handlers.values_list(
         "pk", "first_name", "last_name", "username", "staff_profile__department__name"
     )
     return [
         (pk, f"{f'{first} {last}'.strip() or username}（{department or ''}）")
         for pk, first, last, username, department in rows
     ]
+
+
+def assignee_choices(department_id: int | None) -> Choices:
+    """The handlers a case sent to ``department_id`` may go to: those of that department and
+    of the departments below it (the rule ``ticket_assign`` enforces); none without one."""
+    if department_id is None:
+        return []
+    within = subtree_ids(department_nodes(), department_id)
+    return handler_choices(within) if within else []
 
 
 # --- the queue -----------------------------------------------------------------------------
@@ -282,12 +294,26 @@ class AssignForm(ActionForm):
         empty_label="（不指定）",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, case_no: str = "", department_id: int | None = None, **kwargs: Any
+    ) -> None:
+        """``department_id``: the department the menu starts on (or the category's default
+        when the menu is left on it); the assignee list offers that department's handlers and
+        is fetched again from ``/inbox/tickets/<case_no>/assignees/`` whenever it changes."""
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
         self.fields["assignee"].queryset = _handlers()  # type: ignore[attr-defined]
         _offer(self.fields["department"], department_choices)
-        _offer(self.fields["assignee"], handler_choices)
+        _offer(self.fields["assignee"], lambda: assignee_choices(department_id))
+        if case_no:
+            self.fields["department"].widget.attrs.update(
+                {
+                    "hx-get": f"/inbox/tickets/{case_no}/assignees/",
+                    "hx-trigger": "change",
+                    "hx-target": "#id_assignee",
+                    "hx-swap": "outerHTML",
+                }
+            )
 
 
 class ReasonForm(ActionForm):

@@ -43,13 +43,16 @@ def filter_query(params: QueryDict) -> str:
     return urlencode(pairs)
 
 
-def _queryset(
-    request: HttpRequest, departments: list[DepartmentNode] | None = None
+def queue_queryset(
+    request: HttpRequest,
+    departments: list[DepartmentNode] | None = None,
+    extra_fields: tuple[str, ...] = (),
 ) -> tuple[QueueFilterForm, queries.QueueFilter, Any]:
+    """The request's filter form, its filter, and the viewer's tickets under it."""
     form = QueueFilterForm(request.GET, departments=departments)
     filters = form.to_filter()
     queryset = queries.ticket_queryset_for_inbox(
-        user=request.user, filters=filters, now=timezone.now()
+        user=request.user, filters=filters, now=timezone.now(), extra_fields=extra_fields
     )
     return form, filters, queryset
 
@@ -68,7 +71,7 @@ def _may_bulk(request: HttpRequest) -> bool:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     departments = department_nodes()  # one tree for both forms' department menus
-    form, filters, queryset = _queryset(request, departments)
+    form, filters, queryset = queue_queryset(request, departments)
     page, cursor = queries.queue_page(queryset=queryset, settled=filters.settled)
     query = filter_query(request.GET)
     may_bulk = _may_bulk(request)
@@ -93,7 +96,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def rows(request: HttpRequest) -> HttpResponse:
     """The next page of rows (htmx "load more")."""
-    _, filters, queryset = _queryset(request)
+    _, filters, queryset = queue_queryset(request)
     page, cursor = queries.queue_page(
         queryset=queryset, cursor=request.GET.get("cursor", ""), settled=filters.settled
     )
@@ -110,7 +113,7 @@ def rows(request: HttpRequest) -> HttpResponse:
 def row(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """One row, as the viewer may see it under the page's filters; 204 when it is not (or
     no longer) in the viewer's queue, so the page removes it."""
-    _, _, queryset = _queryset(request)
+    _, _, queryset = queue_queryset(request)
     ticket = queryset.filter(pk=ticket_id).first()
     if ticket is None:
         return HttpResponse(status=204)
@@ -126,7 +129,7 @@ def changes(request: HttpRequest) -> JsonResponse:
     except ValueError:
         since = 0
     ids, newest, truncated = queries.tickets_changed_since(user=request.user, event_id=since)
-    _, _, queryset = _queryset(request)
+    _, _, queryset = queue_queryset(request)
     in_queue = {item.pk: item for item in queue_rows(queryset.filter(pk__in=ids))}
     may_bulk = _may_bulk(request)
     rows = []
