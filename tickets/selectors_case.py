@@ -15,10 +15,10 @@ from django.db.models import QuerySet
 
 from integrations.models import OutboxMessage
 from integrations.outbound.sms import mask_phone
+from tickets import publication
 from tickets.models import Channel, ExtensionRequest, State, Ticket
 from tickets.models_public import PublicRecord
 from tickets.permissions import role_may
-from tickets import publication
 from tickets.selectors import ticket_visible_q, user_role
 
 EARLIER_CASES_SHOWN = 10
@@ -137,8 +137,9 @@ def ticket_notices(*, ticket: Ticket) -> list[NoticeLine]:
     statuses = dict(OutboxMessage.Status.choices)
     lines = []
     for row in OutboxMessage.objects.filter(ticket_id=ticket.pk).order_by("created_at", "id"):
-        payload = row.payload if isinstance(row.payload, dict) else {}
-        notice = payload.get("notice") if isinstance(payload.get("notice"), dict) else {}
+        payload: dict[str, Any] = row.payload if isinstance(row.payload, dict) else {}
+        notice: dict[str, Any] = payload.get("notice") or {}
+        notice = notice if isinstance(notice, dict) else {}
         if row.kind == "hotline_callback":
             kind = CALLBACK_KINDS.get(str(payload.get("event", "")), "12345 回告")
             text = str(payload.get("content") or payload.get("reason") or "")

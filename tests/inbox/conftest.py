@@ -17,3 +17,7 @@ def client_for(cast: dict[str, Any]) -> Callable[[str], Client]:
         return client
 
     return make
+
+
+# The browser tests' server and browser, for the other browser test modules too.
+from tests.inbox.test_browser import browser, live_asgi  # noqa: E402, F401

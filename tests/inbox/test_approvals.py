@@ -81,9 +81,10 @@ def test_it_shows_each_role_what_waits_for_its_decision_in_its_departments(
     body = client_for("supervisor_a").get("/inbox/approvals/").content.decode()
     assert "需协调a" in body and "+3 个工作日" in body and "需协调b" not in body
     assert f'href="/public/review/{rec_a}/">审核签发</a>' in body
-    assert "id=\"pending-extensions\"" not in client_for("dispatcher").get(
-        "/inbox/approvals/"
-    ).content.decode()
+    assert (
+        'id="pending-extensions"'
+        not in client_for("dispatcher").get("/inbox/approvals/").content.decode()
+    )
     for who in ("handler_a", "handler_b", "leadership"):
         assert client_for(who).get("/inbox/approvals/").status_code == 404, who
         assert 'id="approvals-link"' not in client_for(who).get("/inbox/").content.decode()

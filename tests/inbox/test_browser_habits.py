@@ -1,9 +1,11 @@
 """Inbox habits in a real browser (issue 17, item 5): search in any state, the approval queue,
 the assignee list following the department, the department tree, the export and the print view.
-Same server and browser as test_browser.py; screenshots go to test-artifacts/inbox/."""
+Same server and browser as test_browser.py (its fixtures, shared through conftest.py);
+screenshots go to test-artifacts/inbox/."""
 
 from __future__ import annotations
 
+import os
 import re
 from io import BytesIO
 from typing import Any
@@ -13,16 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import walk
-from tests.inbox.test_browser import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
-    CHROMIUM,
-    Step,
-    browser,
-    in_thread,
-    live_asgi,
-    row,
-    sign_in,
-)
+from tests.inbox.test_browser import ARTIFACTS, CHROMIUM, Step, in_thread, row, sign_in
 from tickets import services
 from tickets.models import ExtensionRequest, Ticket
 from tickets.services.extensions import ticket_extension_request
@@ -31,7 +24,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not __import__("os").path.exists(CHROMIUM),
+        not os.path.exists(CHROMIUM),
         reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
     ),
 ]
@@ -44,7 +37,9 @@ def test_it_finds_a_closed_case_by_phone_and_name_from_the_search_box(
 
     def setup() -> tuple[str, str]:
         closed = walk(
-            make_ticket("和平街路灯坏了。", title="路灯损坏", sender_id="13987654321", sender_name="周梅"),
+            make_ticket(
+                "和平街路灯坏了。", title="路灯损坏", sender_id="13987654321", sender_name="周梅"
+            ),
             cast,
             departments,
             "closed",
@@ -130,9 +125,7 @@ def test_a_supervisor_approves_an_extension_from_the_approval_queue(
     assert page.locator("#no-extensions").count() == 1
     assert page.locator("#approvals-count").count() == 0
     step.shot(page, "queue-empty")
-    statuses = in_thread(
-        lambda: dict(ExtensionRequest.objects.values_list("pk", "status"))
-    )
+    statuses = in_thread(lambda: dict(ExtensionRequest.objects.values_list("pk", "status")))
     assert statuses == {one: "approved", two: "rejected"}
     # Another department's supervisor has nothing of it.
     other = sign_in(browser, live_asgi, "supervisor_b")
@@ -151,9 +144,14 @@ def test_the_assignee_list_follows_the_department_picked_in_a_tree(
 ) -> None:
     step = Step("assign-tree")
     ticket = in_thread(
-        lambda: walk(
-            make_ticket(title="楼道灯坏了", category_code="housing"), cast, departments, "acknowledged"
-        ).case_no
+        lambda: (
+            walk(
+                make_ticket(title="楼道灯坏了", category_code="housing"),
+                cast,
+                departments,
+                "acknowledged",
+            ).case_no
+        )
     )
     page = sign_in(browser, live_asgi, "dispatcher")
     page.goto(f"{live_asgi}/inbox/tickets/{ticket}/")
@@ -161,7 +159,13 @@ def test_the_assignee_list_follows_the_department_picked_in_a_tree(
     form = page.locator("details.action-assign form")
     department = form.locator("select[name=department]")
     labels = department.locator("option").all_inner_texts()
-    assert labels[1:] == ["青山区", "\u3000└ 城管局", "\u3000\u3000└ 市容科", "\u3000└ 住建局", "\u3000\u3000└ 物业科"]
+    assert labels[1:] == [
+        "青山区",
+        "\u3000└ 城管局",
+        "\u3000\u3000└ 市容科",
+        "\u3000└ 住建局",
+        "\u3000\u3000└ 物业科",
+    ]
 
     def assignees() -> list[str]:
         return [
@@ -179,9 +183,7 @@ def test_the_assignee_list_follows_the_department_picked_in_a_tree(
     assert assignees() == ["handler_a", "supervisor_a", "handler_a1"]  # by department
     with page.expect_response(re.compile(r"/assignees/\?department=")):
         department.select_option(label="\u3000\u3000└ 市容科")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#id_assignee option').length === 2"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#id_assignee option').length === 2")
     assert assignees() == ["handler_a1"]
     step.shot(page, "section-handlers")
     form.locator("select[name=assignee]").select_option(index=1)

@@ -56,9 +56,10 @@ def test_the_merged_into_case_lists_its_duplicates_each_reader_may_see(
         body = client_for(who).get(f"/inbox/tickets/{target.case_no}/").content.decode()
         assert linked(section(body, "duplicates")) == cases, who
         assert {line.case_no for line in ticket_duplicates(user=cast[who], ticket=target)} == cases
-    assert f"合并到本件的重复诉求（3）" in client_for("dispatcher").get(
-        f"/inbox/tickets/{target.case_no}/"
-    ).content.decode()
+    assert (
+        "合并到本件的重复诉求（3）"
+        in client_for("dispatcher").get(f"/inbox/tickets/{target.case_no}/").content.decode()
+    )
     for who in ("handler_b", "supervisor_b", "handler_a1"):
         assert client_for(who).get(f"/inbox/tickets/{target.case_no}/").status_code == 404
     # A duplicate's own page still points at the case it joined.
@@ -73,7 +74,9 @@ def test_it_lists_the_citizens_other_cases_each_reader_may_see(
     earlier_a = walk(
         make_ticket("路灯坏了。", title="路灯", sender_id=phone), cast, departments, "closed"
     )
-    earlier_b = to(make_ticket("物业乱收费。", title="物业", sender_id=phone), departments["b"], cast)
+    earlier_b = to(
+        make_ticket("物业乱收费。", title="物业", sender_id=phone), departments["b"], cast
+    )
     waiting = make_ticket("小区停水。", title="停水", sender_id=phone)
     current = walk(
         make_ticket("井盖丢了。", title="井盖", sender_id=phone), cast, departments, "in_progress"
@@ -111,7 +114,7 @@ def test_it_shows_the_notices_sent_to_the_citizen_and_how(
     assert ticket.case_no in notices[0].text and "请拍照" in notices[1].text
     body = client_for("handler_a").get(f"/inbox/tickets/{ticket.case_no}/").content.decode()
     shown = section(body, "notices")
-    assert "受理通知</strong> · 短信 138****8000 · <span class=\"notice-status\">已发送" in shown
+    assert '受理通知</strong> · 短信 138****8000 · <span class="notice-status">已发送' in shown
     assert "请补充材料" in shown and "13812348000" not in shown
     # One that could not be delivered says why.
     OutboxMessage.objects.filter(ticket=ticket).update(status="undeliverable", last_error="无号码")

@@ -45,9 +45,7 @@ def test_it_finds_a_case_by_number_phone_or_name_whatever_its_state(
     client_for: Any, make_ticket: Any, cast: dict[str, Any], departments: Any
 ) -> None:
     replied = walk(
-        make_ticket(
-            "小区电梯坏了。", title="电梯", sender_id="13912345678", sender_name="赵小红"
-        ),
+        make_ticket("小区电梯坏了。", title="电梯", sender_id="13912345678", sender_name="赵小红"),
         cast,
         departments,
         "replied",
@@ -89,7 +87,7 @@ def test_it_lists_open_matches_first_then_the_settled_ones_newest_first_across_p
     shown: list[str] = []
     cursor = ""
     for _ in range(6):  # pages of two: open, open | settled... | the cursor crosses over
-        rows, cursor = queries.queue_page(
+        page = queries.queue_page(
             queryset=queries.ticket_queryset_for_inbox(
                 user=cast["dispatcher"],
                 filters=queries.QueueFilter(q="井盖"),
@@ -99,7 +97,8 @@ def test_it_lists_open_matches_first_then_the_settled_ones_newest_first_across_p
             limit=2,
             settled=True,
         )
-        shown += [row["case_no"] for row in rows]
+        shown += [row["case_no"] for row in page.rows]
+        cursor = page.cursor
         if not cursor:
             break
     assert shown == everything
@@ -115,10 +114,17 @@ def test_it_reads_a_search_page_in_the_same_number_of_queries_however_many_match
             assert client.get("/inbox/", {"q": q}).status_code == 200
         return len(captured)
 
-    walk(make_ticket("水管爆裂。", title="水管", sender_name="钱多多"), cast, departments, "replied")
+    walk(
+        make_ticket("水管爆裂。", title="水管", sender_name="钱多多"), cast, departments, "replied"
+    )
     few = (count("水管"), count("钱多多"))
     for n in range(5):
-        walk(make_ticket(f"水管漏水 {n}。", title="水管", sender_name="钱多多"), cast, departments, "closed")
+        walk(
+            make_ticket(f"水管漏水 {n}。", title="水管", sender_name="钱多多"),
+            cast,
+            departments,
+            "closed",
+        )
         make_ticket(f"水管冻裂 {n}。", title="水管", sender_name="钱多多")
     assert (count("水管"), count("钱多多")) == few
 
@@ -188,6 +194,38 @@ def test_it_never_finds_another_departments_case_by_number_phone_or_name(
         for q in (closed.case_no, "13655556666", "孙立", "停电"):
             body = client.get("/inbox/", {"q": q}).content.decode()
             assert case_nos(body) == cases, (who, q)
+
+
+@requires_postgres
+def test_it_shows_the_open_matches_and_says_so_when_the_settled_ones_take_too_long(
+    client_for: Any, make_ticket: Any, cast: dict[str, Any], departments: Any, monkeypatch: Any
+) -> None:
+    open_ = make_ticket("路灯不亮。", title="路灯")
+    closed = walk(make_ticket("路灯坏了。", title="路灯"), cast, departments, "closed")
+    client = client_for("dispatcher")
+    assert case_nos(client.get("/inbox/", {"q": "路灯"}).content.decode()) == {
+        open_.case_no,
+        closed.case_no,
+    }
+    with connection.cursor() as cursor:  # the search's own limit does not outlive it
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+    def slow(queryset: Any, *, before: Any, count: int) -> list[Any]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")  # far past the limit below
+        return []
+
+    monkeypatch.setattr(queries, "SETTLED_TIMEOUT_MS", 50)
+    monkeypatch.setattr(queries, "_settled_rows", slow)
+    body = client.get("/inbox/", {"q": "路灯"}).content.decode()
+    assert case_nos(body) == {open_.case_no}
+    assert "已答复、已办结等工单未能在限定时间内查完" in body
+    # The request's connection is left as it was: no timeout lingers.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+    assert Ticket.objects.filter(pk=closed.pk).exists()
 
 
 @requires_postgres

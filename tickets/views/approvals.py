@@ -73,6 +73,7 @@ def extension_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         verdict = "已批准" if decision == "approve" else "已驳回"
         messages.success(
-            request, f"工单 {decided.ticket.case_no} 的延期申请（{decided.days} 个工作日）{verdict}。"
+            request,
+            f"工单 {decided.ticket.case_no} 的延期申请（{decided.days} 个工作日）{verdict}。",
         )
     return redirect("/inbox/approvals/")

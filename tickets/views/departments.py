@@ -39,7 +39,9 @@ def department_tree(rows: Iterable[tuple[int, int | None, str, str]]) -> list[De
     nodes: list[DepartmentNode] = []
     # Depth-first without recursion (a deep tree cannot exhaust the stack); a cycle in bad
     # data is cut where it closes.
-    stack = [(pk, name, ()) for _, pk, name in sorted(children.get(None, []), reverse=True)]
+    stack: list[tuple[int, str, tuple[int, ...]]] = [
+        (pk, name, ()) for _, pk, name in sorted(children.get(None, []), reverse=True)
+    ]
     seen: set[int] = set()
     while stack:
         pk, name, above = stack.pop()

@@ -10,14 +10,16 @@ import base64
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import Expression, Max, Q, QuerySet
 from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
+from psycopg.errors import QueryCanceled
 
 from tickets.models import OPEN_STATES, Citizen, CitizenIdentity, State, Ticket, TicketEvent
 from tickets.models.ticket import QUEUE_BUCKET, QUEUE_DUE
@@ -42,6 +44,8 @@ PHONE_KINDS = (CitizenIdentity.Kind.PHONE, CitizenIdentity.Kind.HOTLINE_CALLER)
 # Replied, closed, merged and invalid cases: shown after the open ones, newest first.
 SETTLED_STATES = tuple(state for state in State.values if state not in OPEN_STATES)
 SETTLED_BUCKET = 2
+SETTLED_PROBE = 2000  # settled matches read by id and sorted, rather than found by a walk
+SETTLED_TIMEOUT_MS = 1000  # at most this long on the settled part of one page
 
 
 @dataclass
@@ -128,7 +132,7 @@ def citizen_ids_matching(text: str) -> list[int]:
     """Citizens whose phone number (on file or as their phone/12345 identity) or whose name is
     exactly ``text``: one query (indexed: migration 0009), at most ``CITIZEN_MATCH_LIMIT``."""
     text = text.strip()
-    if not text or len(text) > NAME_MAX or len(text.split()) > 1 and not PHONE.match(text):
+    if not text or len(text) > NAME_MAX or (len(text.split()) > 1 and not PHONE.match(text)):
         return []
     phones = phone_forms(text)
     if phones:
@@ -139,9 +143,7 @@ def citizen_ids_matching(text: str) -> list[int]:
         )
     else:
         matches = Q(name=text)
-    return list(
-        Citizen.objects.filter(matches).values_list("pk", flat=True)[:CITIZEN_MATCH_LIMIT]
-    )
+    return list(Citizen.objects.filter(matches).values_list("pk", flat=True)[:CITIZEN_MATCH_LIMIT])
 
 
 def _search(queryset: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
@@ -224,19 +226,28 @@ def cursor_decode(cursor: str) -> tuple[int, dt.datetime, int] | None:
         return None
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of rows, the next page's cursor ("" at the end), and whether the settled
+    cases could not be searched in time (``settled_cut``: the page says so)."""
+
+    rows: list[dict[str, Any]]
+    cursor: str
+    settled_cut: bool = False
+
+
 def queue_page(
     *,
     queryset: QuerySet[Ticket, dict[str, Any]],
     cursor: str = "",
     limit: int = PAGE_SIZE,
     settled: bool = False,
-) -> tuple[list[dict[str, Any]], str]:
-    """One page after ``cursor`` and the next page's cursor. Open cases come in queue order
-    (keyset on bucket, due, id: the partial queue indexes); when the view covers them
-    (``settled``: a search, or a state filter that asks for them), replied, closed, merged and
-    invalid cases follow, newest first (keyset on id: the primary key). Each part is one
-    query that an index answers in order, so a search over a million settled cases still
-    reads a page, not every match."""
+) -> QueuePage:
+    """One page after ``cursor``. Open cases come in queue order (keyset on bucket, due, id:
+    the partial queue indexes); when the view covers them (``settled``: a search, or a state
+    filter that asks for them), replied, closed, merged and invalid cases follow, newest first
+    (keyset on id). Each part is read through an index, so a search over a million settled
+    cases reads a page, not every match."""
     after = cursor_decode(cursor) if cursor else None
     rows: list[dict[str, Any]] = []
     if after is None or after[0] < SETTLED_BUCKET:
@@ -249,36 +260,86 @@ def queue_page(
                 | Q(queue_bucket=bucket, queue_due=due, id__gt=pk)
             )
         rows = list(open_part[: limit + 1])
+    cut = False
     if settled and len(rows) <= limit:
-        settled_part = queryset.filter(state__in=list(SETTLED_STATES)).order_by("-id")
-        if after is not None and after[0] >= SETTLED_BUCKET:
-            settled_part = settled_part.filter(id__lt=after[2])
-        rows += [
-            {**row, "queue_bucket": SETTLED_BUCKET}
-            for row in settled_part[: limit + 1 - len(rows)]
-        ]
+        before = after[2] if after is not None and after[0] >= SETTLED_BUCKET else None
+        count = limit + 1 - len(rows)
+        found = _bounded(lambda: _settled_rows(queryset, before=before, count=count))
+        cut = found is None
+        rows += [{**row, "queue_bucket": SETTLED_BUCKET} for row in found or []]
     page = rows[:limit]
-    return page, (cursor_encode(page[-1]) if len(rows) > limit and page else "")
+    more = len(rows) > limit and bool(page)
+    return QueuePage(rows=page, cursor=cursor_encode(page[-1]) if more else "", settled_cut=cut)
+
+
+def _settled_rows(
+    queryset: QuerySet[Ticket, dict[str, Any]], *, before: int | None, count: int
+) -> list[dict[str, Any]]:
+    """The next ``count`` settled rows, newest first (``id`` below ``before``).
+
+    Walking the primary key backwards finds a page at once when matches are many, but reads
+    the whole table when they are few (a case number, a phone number, a rare word), and the
+    planner cannot tell the two apart from a text search's estimate. So the matches are first
+    counted up to ``SETTLED_PROBE`` without an order (the search's indexes answer that: GIN,
+    case number, citizen); when that is all of them, they are read by id and sorted, else the
+    backward walk finds the page among many."""
+    part = queryset.filter(state__in=list(SETTLED_STATES))
+    if before is not None:
+        part = part.filter(id__lt=before)
+    ids = list(part.order_by().values_list("pk", flat=True)[: SETTLED_PROBE + 1])
+    if len(ids) <= SETTLED_PROBE:
+        if not ids:
+            return []
+        part = queryset.filter(pk__in=ids)
+    return list(part.order_by("-id")[:count])
+
+
+def _bounded(read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+    """``read()`` under a statement timeout of ``SETTLED_TIMEOUT_MS`` on PostgreSQL; None
+    when it ran out. A phrase of common characters that are rarely next to each other (灯路)
+    has to recheck every settled case holding both: at a million cases that takes seconds,
+    which a dispatcher's search page must not hold a worker for."""
+    if connection.vendor != "postgresql":
+        return read()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), "
+                    "set_config('statement_timeout', %s, true)",
+                    [f"{SETTLED_TIMEOUT_MS}ms"],
+                )
+                previous = cursor.fetchone()[0]
+            found = read()
+            with connection.cursor() as cursor:  # inside an outer transaction it would stay
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return found
+    except OperationalError as error:
+        if isinstance(error.__cause__, QueryCanceled):
+            return None
+        raise
 
 
 def queue_all(
     *, queryset: QuerySet[Ticket, dict[str, Any]], settled: bool, limit: int
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[dict[str, Any]], bool, bool]:
     """Every row of the view in the page's order, as the pages would give them one after
-    the other (at most ``limit``; and whether there were more)."""
+    the other: (at most ``limit`` rows, whether there were more, whether the settled cases
+    could not be searched in time)."""
     rows: list[dict[str, Any]] = []
-    cursor, wanted = "", limit + 1
+    cursor, wanted, cut = "", limit + 1, False
     while True:
-        page, cursor = queue_page(
+        page = queue_page(
             queryset=queryset,
             cursor=cursor,
             limit=min(EXPORT_PAGE, wanted - len(rows)),
             settled=settled,
         )
-        rows += page
+        rows += page.rows
+        cursor, cut = page.cursor, cut or page.settled_cut
         if not cursor or len(rows) >= wanted:
             break
-    return rows[:limit], len(rows) > limit
+    return rows[:limit], len(rows) > limit, cut
 
 
 def last_event_id() -> int:

@@ -72,14 +72,15 @@ def _may_bulk(request: HttpRequest) -> bool:
 def queue(request: HttpRequest) -> HttpResponse:
     departments = department_nodes()  # one tree for both forms' department menus
     form, filters, queryset = queue_queryset(request, departments)
-    page, cursor = queries.queue_page(queryset=queryset, settled=filters.settled)
+    page = queries.queue_page(queryset=queryset, settled=filters.settled)
     query = filter_query(request.GET)
     may_bulk = _may_bulk(request)
     context = {
         "form": form,
-        "rows": bool(page),
-        "rows_html": rows_html(queue_rows(page), may_bulk=may_bulk),
-        "cursor": cursor,
+        "rows": bool(page.rows),
+        "rows_html": rows_html(queue_rows(page.rows), may_bulk=may_bulk),
+        "cursor": page.cursor,
+        "settled_cut": page.settled_cut,
         "filter_query": query,
         "saved_views": request.session.get(SAVED_VIEWS_KEY, []),
         "last_event_id": queries.last_event_id(),
@@ -97,12 +98,13 @@ def queue(request: HttpRequest) -> HttpResponse:
 def rows(request: HttpRequest) -> HttpResponse:
     """The next page of rows (htmx "load more")."""
     _, filters, queryset = queue_queryset(request)
-    page, cursor = queries.queue_page(
+    page = queries.queue_page(
         queryset=queryset, cursor=request.GET.get("cursor", ""), settled=filters.settled
     )
     context = {
-        "rows_html": rows_html(queue_rows(page), may_bulk=_may_bulk(request)),
-        "cursor": cursor,
+        "rows_html": rows_html(queue_rows(page.rows), may_bulk=_may_bulk(request)),
+        "cursor": page.cursor,
+        "settled_cut": page.settled_cut,
         "filter_query": filter_query(request.GET),
     }
     return render(request, "inbox/_rows.html", context)

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import ActionForbidden, ConflictError, TicketError, TicketNotFound
-from tickets.forms import ACTION_FORMS, ActionForm, AssignForm, assignee_choices
+from tickets.forms import ACTION_FORMS, ActionForm, AssignForm
 from tickets.models import ExtensionRequest, State, Ticket, TicketEvent
 from tickets.selectors import ticket_access
 from tickets.selectors_case import citizen_earlier_cases, ticket_duplicates, ticket_notices
