@@ -8,15 +8,14 @@ lists these nodes, and the queue's department filter covers the picked node's su
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tickets.models import Department
 
 INDENT = "\u3000"  # an ideographic space: kept by browsers in an <option>, unlike ASCII ones
 
 
-@dataclass(frozen=True, slots=True)
-class DepartmentNode:
+class DepartmentNode(NamedTuple):
     pk: int
     name: str
     depth: int
@@ -31,16 +30,16 @@ class DepartmentNode:
 def department_tree(rows: Iterable[tuple[int, int | None, str, str]]) -> list[DepartmentNode]:
     """(id, parent id, code, name) rows in tree order: each node followed by its children,
     siblings by code. A node whose parent is not among the rows (inactive) is a root."""
-    rows = list(rows)
-    known = {pk for pk, _, _, _ in rows}
-    children: dict[int | None, list[tuple[str, int, str]]] = {}
-    for pk, parent, code, name in rows:
-        children.setdefault(parent if parent in known else None, []).append((code, pk, name))
+    rows = sorted(rows, key=lambda row: row[2])
+    known = {row[0] for row in rows}
+    children: dict[int | None, list[tuple[int, str]]] = {}
+    for pk, parent, _, name in rows:
+        children.setdefault(parent if parent in known else None, []).append((pk, name))
     nodes: list[DepartmentNode] = []
     # Depth-first without recursion (a deep tree cannot exhaust the stack); a cycle in bad
     # data is cut where it closes.
     stack: list[tuple[int, str, tuple[int, ...]]] = [
-        (pk, name, ()) for _, pk, name in sorted(children.get(None, []), reverse=True)
+        (pk, name, ()) for pk, name in reversed(children.get(None, []))
     ]
     seen: set[int] = set()
     while stack:
@@ -49,9 +48,10 @@ def department_tree(rows: Iterable[tuple[int, int | None, str, str]]) -> list[De
             continue
         seen.add(pk)
         path = (*above, pk)
-        nodes.append(DepartmentNode(pk=pk, name=name, depth=len(above), path=path))
-        for _, child, child_name in sorted(children.get(pk, []), reverse=True):
-            stack.append((child, child_name, path))
+        nodes.append(DepartmentNode(pk, name, len(above), path))
+        stack.extend(
+            (child, child_name, path) for child, child_name in reversed(children.get(pk, []))
+        )
     return nodes
 
 
