@@ -238,7 +238,6 @@ class QueueFilterForm(forms.Form):
         return QueueFilter(
             states=list(data.get("state") or []),
             channel=data.get("channel") or "",
-            department_id=department,
             # The picked department with everything below it (the tree the menu was checked
             # against: no further query).
             department_ids=subtree_ids(self._tree(), department) if department else [],

@@ -54,8 +54,7 @@ class QueueFilter:
 
     states: list[str] = field(default_factory=list)
     channel: str = ""
-    department_id: int | None = None
-    department_ids: list[int] = field(default_factory=list)  # department_id and its subtree
+    department_ids: list[int] = field(default_factory=list)  # the one picked and its subtree
     category_id: int | None = None
     request_type: str = ""
     overdue: bool = False
