@@ -25,26 +25,22 @@ def waiting(
     """In each bureau: one case with an extension request, one replied case whose public
     record waits for sign-off."""
     settings.PUBLIC_AUTO_PUBLISH = False
+
+    def in_progress(bureau: str, title: str) -> Ticket:
+        ticket = walk(make_ticket(title=title), cast, departments, "acknowledged")
+        services.ticket_assign(
+            actor=cast["dispatcher"], ticket_id=ticket.pk, department_id=departments[bureau].pk
+        )
+        return services.ticket_accept(actor=cast[f"handler_{bureau}"], ticket_id=ticket.pk)
+
     made: dict[str, Any] = {}
     for bureau in ("a", "b"):
         handler = cast[f"handler_{bureau}"]
-        extended = walk(make_ticket(title=f"延期{bureau}"), cast, departments, "assigned")
-        if bureau == "b":
-            services.ticket_return(actor=cast["handler_a"], ticket_id=extended.pk, reason="退")
-            services.ticket_assign(
-                actor=cast["dispatcher"], ticket_id=extended.pk, department_id=departments["b"].pk
-            )
-        services.ticket_accept(actor=handler, ticket_id=extended.pk)
+        extended = in_progress(bureau, f"延期{bureau}")
         made[f"extension_{bureau}"] = ticket_extension_request(
             actor=handler, ticket_id=extended.pk, days=3, reason=f"需协调{bureau}"
         )
-        replied = walk(make_ticket(title=f"答复{bureau}"), cast, departments, "assigned")
-        if bureau == "b":
-            services.ticket_return(actor=cast["handler_a"], ticket_id=replied.pk, reason="退")
-            services.ticket_assign(
-                actor=cast["dispatcher"], ticket_id=replied.pk, department_id=departments["b"].pk
-            )
-        services.ticket_accept(actor=handler, ticket_id=replied.pk)
+        replied = in_progress(bureau, f"答复{bureau}")
         services.ticket_reply(actor=handler, ticket_id=replied.pk, content="已处理完毕。")
         made[f"record_{bureau}"] = PublicRecord.objects.get(ticket=replied)
     return made

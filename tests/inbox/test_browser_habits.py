@@ -5,29 +5,21 @@ screenshots go to test-artifacts/inbox/."""
 
 from __future__ import annotations
 
-import os
 import re
 from io import BytesIO
 from typing import Any
 
 import pdfplumber
-import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import walk
-from tests.inbox.test_browser import ARTIFACTS, CHROMIUM, Step, in_thread, row, sign_in
+from tests.inbox.test_browser import ARTIFACTS, Step, in_thread, row, sign_in
+from tests.inbox.test_browser import pytestmark as browser_marks
 from tickets import services
 from tickets.models import ExtensionRequest, Ticket
 from tickets.services.extensions import ticket_extension_request
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = browser_marks
 
 
 def test_it_finds_a_closed_case_by_phone_and_name_from_the_search_box(
