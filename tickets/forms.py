@@ -8,7 +8,7 @@ conflict instead of overwriting someone else's change.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from html import escape
 from typing import Any
 
@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from tickets.categories import category_options
 from tickets.models import Category, Channel, Department, RequestType, Role, State, Urgency
+from tickets.views.departments import DepartmentNode, department_nodes, subtree_ids
 from tickets.views.queries import QueueFilter
 
 Choices = list[tuple[Any, str]]
@@ -110,10 +111,11 @@ def _departments() -> QuerySet[Department]:
     return Department.objects.filter(active=True).order_by("code")
 
 
-def department_choices() -> Choices:
-    """Active departments as (id, name): what a department list shows, without building 200
-    model instances (validation still goes through the field's queryset)."""
-    return list(_departments().values_list("pk", "name"))
+def department_choices(nodes: Sequence[DepartmentNode] | None = None) -> Choices:
+    """Active departments as (id, label) in tree order, each indented under its parent: what
+    a department list shows, without building 200 model instances (validation still goes
+    through the field's queryset). ``nodes``: the tree when the caller has read it already."""
+    return [(node.pk, node.label) for node in (department_nodes() if nodes is None else nodes)]
 
 
 def _categories() -> QuerySet[Category]:
@@ -158,16 +160,28 @@ def _handlers() -> QuerySet[Any]:
     )
 
 
-def handler_choices() -> Choices:
+def handler_choices(department_ids: Iterable[int] | None = None) -> Choices:
     """(id, "name（department）") for every active handler and supervisor, as
-    ``HandlerChoiceField`` labels them."""
-    rows = _handlers().values_list(
+    ``HandlerChoiceField`` labels them; only those in ``department_ids`` when given."""
+    handlers = _handlers()
+    if department_ids is not None:
+        handlers = handlers.filter(staff_profile__department_id__in=list(department_ids))
+    rows = handlers.values_list(
         "pk", "first_name", "last_name", "username", "staff_profile__department__name"
     )
     return [
         (pk, f"{f'{first} {last}'.strip() or username}（{department or ''}）")
         for pk, first, last, username, department in rows
     ]
+
+
+def assignee_choices(department_id: int | None) -> Choices:
+    """The handlers a case sent to ``department_id`` may go to: those of that department and
+    of the departments below it (the rule ``ticket_assign`` enforces); none without one."""
+    if department_id is None:
+        return []
+    within = subtree_ids(department_nodes(), department_id)
+    return handler_choices(within) if within else []
 
 
 # --- the queue -----------------------------------------------------------------------------
@@ -199,11 +213,21 @@ class QueueFilterForm(forms.Form):
     supervised = forms.BooleanField(label="督办", required=False, widget=FastCheckbox)
     mine = forms.BooleanField(label="派给我的", required=False, widget=FastCheckbox)
 
-    def __init__(self, *args: Any, departments: Choices | None = None, **kwargs: Any) -> None:
-        """``departments``: the page's list of departments when another form shows it too."""
+    def __init__(
+        self, *args: Any, departments: Sequence[DepartmentNode] | None = None, **kwargs: Any
+    ) -> None:
+        """``departments``: the page's department tree when another form shows it too."""
         super().__init__(*args, **kwargs)
+        nodes: list[Sequence[DepartmentNode]] = [departments] if departments else []
+
+        def tree() -> Sequence[DepartmentNode]:
+            if not nodes:
+                nodes.append(department_nodes())
+            return nodes[0]
+
+        self._tree = tree
         self.fields["department"].choices = Options(  # type: ignore[attr-defined]
-            lambda: [("", "全部部门"), *(departments or department_choices())]
+            lambda: [("", "全部部门"), *department_choices(tree())]
         )
         self.fields["category"].choices = Options(  # type: ignore[attr-defined]
             lambda: [("", "全部分类"), *category_choices()]
@@ -212,10 +236,13 @@ class QueueFilterForm(forms.Form):
     def to_filter(self) -> QueueFilter:
         """The filter to apply; invalid parts are ignored rather than refused."""
         data = self.cleaned_data if self.is_valid() else {}
+        department = data.get("department")
         return QueueFilter(
             states=list(data.get("state") or []),
             channel=data.get("channel") or "",
-            department_id=data.get("department"),
+            # The picked department with everything below it (the tree the menu was checked
+            # against: no further query).
+            department_ids=subtree_ids(self._tree(), department) if department else [],
             category_id=data.get("category"),
             request_type=data.get("request_type") or "",
             overdue=bool(data.get("overdue")),
@@ -268,12 +295,26 @@ class AssignForm(ActionForm):
         empty_label="（不指定）",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, case_no: str = "", department_id: int | None = None, **kwargs: Any
+    ) -> None:
+        """``department_id``: the department the menu starts on (or the category's default
+        when the menu is left on it); the assignee list offers that department's handlers and
+        is fetched again from ``/inbox/tickets/<case_no>/assignees/`` whenever it changes."""
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
         self.fields["assignee"].queryset = _handlers()  # type: ignore[attr-defined]
         _offer(self.fields["department"], department_choices)
-        _offer(self.fields["assignee"], handler_choices)
+        _offer(self.fields["assignee"], lambda: assignee_choices(department_id))
+        if case_no:
+            self.fields["department"].widget.attrs.update(
+                {
+                    "hx-get": f"/inbox/tickets/{case_no}/assignees/",
+                    "hx-trigger": "change",
+                    "hx-target": "#id_assignee",
+                    "hx-swap": "outerHTML",
+                }
+            )
 
 
 class ReasonForm(ActionForm):
@@ -389,10 +430,12 @@ class BulkForm(forms.Form):
     )
     into = forms.CharField(max_length=14, required=False)
 
-    def __init__(self, *args: Any, departments: Choices | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, departments: Sequence[DepartmentNode] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
-        _offer(self.fields["department"], lambda: departments or department_choices())
+        _offer(self.fields["department"], lambda: department_choices(departments or None))
 
     def clean_pick(self) -> list[tuple[int, int | None]]:
         picked = []

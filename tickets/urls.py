@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from tickets.views import auth, queue, ticket
+from tickets.views import approvals, auth, export, queue, ticket
 
 app_name = "inbox"
 
@@ -16,7 +16,15 @@ urlpatterns: list[URLPattern] = [
     path("views/save/", queue.view_save, name="view-save"),
     path("views/delete/", queue.view_delete, name="view-delete"),
     path("bulk/", queue.bulk, name="bulk"),
+    path("export.xlsx", export.queue_xlsx, name="export-xlsx"),
+    path("approvals/", approvals.approvals, name="approvals"),
+    path(
+        "approvals/extensions/<int:request_id>/",
+        approvals.extension_decide,
+        name="approvals-extension",
+    ),
     path("tickets/<str:case_no>/", ticket.ticket_page, name="ticket"),
+    path("tickets/<str:case_no>/assignees/", ticket.assignees, name="ticket-assignees"),
     path("tickets/<str:case_no>/<str:action>/", ticket.ticket_action, name="ticket-action"),
     path("login/", auth.StaffLoginView.as_view(), name="login"),
     path("logout/", auth.StaffLogoutView.as_view(), name="logout"),

@@ -68,7 +68,7 @@ def test_it_works_a_case_live_from_arrival_to_reply(
     step.shot(dispatcher, "dispatcher-acknowledged")
     dispatcher.click("summary[data-action=assign]")
     assign = dispatcher.locator("details.action-assign form")
-    assign.locator("select[name=department]").select_option(label="城管局")
+    assign.locator("select[name=department]").select_option(label="\u3000└ 城管局")  # under 青山区
     assign.locator("button[type=submit]").click()
     dispatcher.wait_for_selector(".flash-success")
     assert dispatcher.inner_text("#ticket-state") == "已派单"

@@ -53,12 +53,13 @@ def test_it_lists_the_current_departments_in_the_filter_and_bulk_menus(
     client = client_for("dispatcher")
     body = client.get("/inbox/").content.decode()
     for menu in (select(body, "id_department"), select(body, "bulk_department")):
+        # As a tree: each department under its parent, indented by depth.
         assert [label for _, label, _ in options(menu)][1:] == [
-            "城管局",
-            "市容科",
-            "住建局",
-            "物业科",
             "青山区",
+            "\u3000└ 城管局",
+            "\u3000\u3000└ 市容科",
+            "\u3000└ 住建局",
+            "\u3000\u3000└ 物业科",
         ]
     # A renamed, an added and a retired department show on the very next page.
     Department.objects.filter(pk=departments["a"].pk).update(name="城市管理局")
@@ -67,8 +68,8 @@ def test_it_lists_the_current_departments_in_the_filter_and_bulk_menus(
     body = client.get("/inbox/").content.decode()
     for menu in (select(body, "id_department"), select(body, "bulk_department")):
         labels = [label for _, label, _ in options(menu)]
-        assert "城市管理局" in labels and "水务局" in labels
-        assert "城管局" not in labels and "物业科" not in labels
+        assert "\u3000└ 城市管理局" in labels and "水务局" in labels
+        assert all("城管局" not in label and "物业科" not in label for label in labels)
 
 
 def test_it_marks_the_filtered_department_and_category_and_labels_the_bulk_menu(

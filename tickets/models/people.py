@@ -130,6 +130,8 @@ class Citizen(models.Model):
     class Meta:
         verbose_name = _("市民")
         verbose_name_plural = _("市民")
+        # The inbox finds a citizen's cases by name (tickets.views.queries.citizen_ids_matching).
+        indexes = [models.Index(fields=["name"], name="citizen_name")]
 
     def __str__(self) -> str:
         return self.name or f"市民#{self.pk}"
@@ -164,6 +166,9 @@ class CitizenIdentity(models.Model):
                 fields=["kind", "account", "value"], name="citizen_identity_unique"
             )
         ]
+        # The inbox finds a citizen's cases by phone number whatever the account (the unique
+        # index above starts with kind and account).
+        indexes = [models.Index(fields=["value"], name="citizen_identity_value")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value}"

@@ -222,6 +222,9 @@ class Ticket(FSMModelMixin, models.Model):
 
     @transition(field=state, source=State.ASSIGNED, target=State.ACKNOWLEDGED)
     def return_to_dispatch(self) -> None:
+        # Back with the dispatchers: no longer the department's case (the event keeps which
+        # department returned it).
+        self.department = None
         self.assignee = None
 
     @transition(field=state, source=State.IN_PROGRESS, target=State.ASSIGNED)

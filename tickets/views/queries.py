@@ -10,27 +10,42 @@ import base64
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import Expression, Max, Q, QuerySet
 from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
+from psycopg.errors import QueryCanceled
 
-from tickets.models import OPEN_STATES, State, Ticket, TicketEvent
+from tickets.models import OPEN_STATES, Citizen, CitizenIdentity, State, Ticket, TicketEvent
 from tickets.models.ticket import QUEUE_BUCKET, QUEUE_DUE
 from tickets.selectors import ticket_visible_q
 from tickets.views.rows import ROW_FIELDS
 
 PAGE_SIZE = 50
+EXPORT_PAGE = 2000  # rows per query when the whole view is read (the Excel export)
 CATCH_UP_LIMIT = 200
 # CJK ideographs (with extension A and the compatibility block). Migration 0008 builds the
 # stored search document with the same ranges (tests/inbox/test_search.py checks they agree).
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")
 CASE_NO = re.compile(r"^\d{8,14}$")
+# A phone number as people type it: digits with spaces, dashes or a +86 in front.
+PHONE = re.compile(r"^\+?[\d\s\-()]{7,24}$")
+NAME_MAX = 64  # Citizen.name
+# Citizens one search may match by phone or name (a name shared by more people than this is
+# not how one finds a case; the text search still applies).
+CITIZEN_MATCH_LIMIT = 200
+PHONE_KINDS = (CitizenIdentity.Kind.PHONE, CitizenIdentity.Kind.HOTLINE_CALLER)
+# Replied, closed, merged and invalid cases: shown after the open ones, newest first.
+SETTLED_STATES = tuple(state for state in State.values if state not in OPEN_STATES)
+SETTLED_BUCKET = 2
+SETTLED_PROBE = 2000  # settled matches read by id and sorted, rather than found by a walk
+SETTLED_TIMEOUT_MS = 1000  # at most this long on the settled part of one page
 
 
 @dataclass
@@ -39,13 +54,25 @@ class QueueFilter:
 
     states: list[str] = field(default_factory=list)
     channel: str = ""
-    department_id: int | None = None
+    department_ids: list[int] = field(default_factory=list)  # the one picked and its subtree
     category_id: int | None = None
     request_type: str = ""
     overdue: bool = False
     supervised: bool = False
     mine: bool = False
     q: str = ""
+
+    def scope_states(self) -> list[str]:
+        """The states the view covers: those picked; else, for a search, every state (a case
+        number, a phone or a name finds the case whatever became of it); else the open ones."""
+        if self.states:
+            return list(self.states)
+        return list(State.values) if self.q.strip() else list(OPEN_STATES)
+
+    @property
+    def settled(self) -> bool:
+        """Whether replied, closed, merged or invalid cases are among those covered."""
+        return any(state in SETTLED_STATES for state in self.scope_states())
 
 
 class SearchDocument(Expression):
@@ -86,11 +113,48 @@ def tsquery_text(terms: list[list[str]]) -> str:
     return " & ".join("(" + " <-> ".join(tokens) + ")" for tokens in terms)
 
 
+def phone_forms(text: str) -> list[str]:
+    """The ways a typed phone number may be stored: as typed without separators, and with
+    and without the country code. ``"+86 138-0013-8000"`` → ``["+8613800138000",
+    "13800138000", "8613800138000"]``; not a phone number → ``[]``."""
+    if not PHONE.match(text):
+        return []
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < 7:
+        return []
+    national = digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+    forms = [re.sub(r"[\s\-()]", "", text), national, "86" + national, "+86" + national]
+    return list(dict.fromkeys(forms))
+
+
+def citizen_ids_matching(text: str) -> list[int]:
+    """Citizens whose phone number (on file or as their phone/12345 identity) or whose name is
+    exactly ``text``: one query (indexed: migration 0009), at most ``CITIZEN_MATCH_LIMIT``."""
+    text = text.strip()
+    if not text or len(text) > NAME_MAX or (len(text.split()) > 1 and not PHONE.match(text)):
+        return []
+    phones = phone_forms(text)
+    if phones:
+        matches = Q(phone__in=phones) | Q(
+            pk__in=CitizenIdentity.objects.filter(kind__in=PHONE_KINDS, value__in=phones).values(
+                "citizen_id"
+            )
+        )
+    else:
+        matches = Q(name=text)
+    return list(Citizen.objects.filter(matches).values_list("pk", flat=True)[:CITIZEN_MATCH_LIMIT])
+
+
 def _search(queryset: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Title and content (every term, each a phrase), or the exact case number, or the
+    citizen's phone number or name."""
     text = text.strip()[:100]
     if not text:
         return queryset
     by_case_no = Q(case_no=text) if CASE_NO.match(text) else Q(pk__in=[])
+    citizens = citizen_ids_matching(text)
+    if citizens:
+        by_case_no |= Q(citizen_id__in=citizens)
     terms = search_tokens(text)
     if not terms:
         return queryset.filter(by_case_no)
@@ -114,16 +178,17 @@ def overdue_q(now: dt.datetime) -> Q:
 
 
 def ticket_queryset_for_inbox(
-    *, user: Any, filters: QueueFilter, now: dt.datetime
+    *, user: Any, filters: QueueFilter, now: dt.datetime, extra_fields: tuple[str, ...] = ()
 ) -> QuerySet[Ticket, dict[str, Any]]:
     """The viewer's tickets narrowed by ``filters``, in queue order, as the values a row shows
-    (``ROW_FIELDS`` with the order keys): one query for the page, whatever its length."""
+    (``ROW_FIELDS`` with the order keys, and ``extra_fields``): one query for the page,
+    whatever its length. ``queue_page`` puts settled cases after the open ones."""
     queryset = Ticket.objects.filter(ticket_visible_q(user))
-    queryset = queryset.filter(state__in=filters.states or list(OPEN_STATES))
+    queryset = queryset.filter(state__in=filters.scope_states())
     if filters.channel:
         queryset = queryset.filter(channel=filters.channel)
-    if filters.department_id is not None:
-        queryset = queryset.filter(department_id=filters.department_id)
+    if filters.department_ids:
+        queryset = queryset.filter(department_id__in=filters.department_ids)
     if filters.category_id is not None:
         queryset = queryset.filter(category_id=filters.category_id)
     if filters.request_type:
@@ -140,7 +205,7 @@ def ticket_queryset_for_inbox(
     return (
         queryset.annotate(queue_bucket=QUEUE_BUCKET, queue_due=QUEUE_DUE)
         .order_by("queue_bucket", "queue_due", "id")
-        .values(*ROW_FIELDS, "queue_bucket", "queue_due")
+        .values(*ROW_FIELDS, *extra_fields, "queue_bucket", "queue_due")
     )
 
 
@@ -160,21 +225,120 @@ def cursor_decode(cursor: str) -> tuple[int, dt.datetime, int] | None:
         return None
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of rows, the next page's cursor ("" at the end), and whether the settled
+    cases could not be searched in time (``settled_cut``: the page says so)."""
+
+    rows: list[dict[str, Any]]
+    cursor: str
+    settled_cut: bool = False
+
+
 def queue_page(
-    *, queryset: QuerySet[Ticket, dict[str, Any]], cursor: str = "", limit: int = PAGE_SIZE
-) -> tuple[list[dict[str, Any]], str]:
-    """One page after ``cursor`` (keyset on bucket, due, id) and the next page's cursor."""
+    *,
+    queryset: QuerySet[Ticket, dict[str, Any]],
+    cursor: str = "",
+    limit: int = PAGE_SIZE,
+    settled: bool = False,
+) -> QueuePage:
+    """One page after ``cursor``. Open cases come in queue order (keyset on bucket, due, id:
+    the partial queue indexes); when the view covers them (``settled``: a search, or a state
+    filter that asks for them), replied, closed, merged and invalid cases follow, newest first
+    (keyset on id). Each part is read through an index, so a search over a million settled
+    cases reads a page, not every match."""
     after = cursor_decode(cursor) if cursor else None
-    if after is not None:
-        bucket, due, pk = after
-        queryset = queryset.filter(
-            Q(queue_bucket__gt=bucket)
-            | Q(queue_bucket=bucket, queue_due__gt=due)
-            | Q(queue_bucket=bucket, queue_due=due, id__gt=pk)
-        )
-    rows = list(queryset[: limit + 1])
+    rows: list[dict[str, Any]] = []
+    if after is None or after[0] < SETTLED_BUCKET:
+        open_part = queryset.filter(state__in=list(OPEN_STATES))
+        if after is not None:
+            bucket, due, pk = after
+            open_part = open_part.filter(
+                Q(queue_bucket__gt=bucket)
+                | Q(queue_bucket=bucket, queue_due__gt=due)
+                | Q(queue_bucket=bucket, queue_due=due, id__gt=pk)
+            )
+        rows = list(open_part[: limit + 1])
+    cut = False
+    if settled and len(rows) <= limit:
+        before = after[2] if after is not None and after[0] >= SETTLED_BUCKET else None
+        count = limit + 1 - len(rows)
+        found = _bounded(lambda: _settled_rows(queryset, before=before, count=count))
+        cut = found is None
+        rows += [{**row, "queue_bucket": SETTLED_BUCKET} for row in found or []]
     page = rows[:limit]
-    return page, (cursor_encode(page[-1]) if len(rows) > limit and page else "")
+    more = len(rows) > limit and bool(page)
+    return QueuePage(rows=page, cursor=cursor_encode(page[-1]) if more else "", settled_cut=cut)
+
+
+def _settled_rows(
+    queryset: QuerySet[Ticket, dict[str, Any]], *, before: int | None, count: int
+) -> list[dict[str, Any]]:
+    """The next ``count`` settled rows, newest first (``id`` below ``before``).
+
+    Walking the primary key backwards finds a page at once when matches are many, but reads
+    the whole table when they are few (a case number, a phone number, a rare word), and the
+    planner cannot tell the two apart from a text search's estimate. So the matches are first
+    counted up to ``SETTLED_PROBE`` without an order (the search's indexes answer that: GIN,
+    case number, citizen); when that is all of them, they are read by id and sorted, else the
+    backward walk finds the page among many."""
+    part = queryset.filter(state__in=list(SETTLED_STATES))
+    if before is not None:
+        part = part.filter(id__lt=before)
+    ids = list(part.order_by().values_list("pk", flat=True)[: SETTLED_PROBE + 1])
+    if len(ids) <= SETTLED_PROBE:
+        if not ids:
+            return []
+        part = queryset.filter(pk__in=ids)
+    return list(part.order_by("-id")[:count])
+
+
+def _bounded(read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+    """``read()`` under a statement timeout of ``SETTLED_TIMEOUT_MS`` on PostgreSQL; None
+    when it ran out. A phrase of common characters that are rarely next to each other (灯路)
+    has to recheck every settled case holding both: at a million cases that takes seconds,
+    which a dispatcher's search page must not hold a worker for."""
+    if connection.vendor != "postgresql":
+        return read()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), "
+                    "set_config('statement_timeout', %s, true)",
+                    [f"{SETTLED_TIMEOUT_MS}ms"],
+                )
+                previous = cursor.fetchone()[0]
+            found = read()
+            with connection.cursor() as cursor:  # inside an outer transaction it would stay
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return found
+    except OperationalError as error:
+        if isinstance(error.__cause__, QueryCanceled):
+            return None
+        raise
+
+
+def queue_all(
+    *, queryset: QuerySet[Ticket, dict[str, Any]], settled: bool, limit: int
+) -> tuple[list[dict[str, Any]], bool, bool]:
+    """Every row of the view in the page's order, as the pages would give them one after
+    the other: (at most ``limit`` rows, whether there were more, whether the settled cases
+    could not be searched in time)."""
+    rows: list[dict[str, Any]] = []
+    cursor, wanted, cut = "", limit + 1, False
+    while True:
+        page = queue_page(
+            queryset=queryset,
+            cursor=cursor,
+            limit=min(EXPORT_PAGE, wanted - len(rows)),
+            settled=settled,
+        )
+        rows += page.rows
+        cursor, cut = page.cursor, cut or page.settled_cut
+        if not cursor or len(rows) >= wanted:
+            break
+    return rows[:limit], len(rows) > limit, cut
 
 
 def last_event_id() -> int:

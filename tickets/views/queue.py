@@ -11,12 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import TicketError
-from tickets.forms import BulkForm, Choices, QueueFilterForm, SavedViewForm, department_choices
+from tickets.forms import BulkForm, QueueFilterForm, SavedViewForm
 from tickets.models import Ticket
 from tickets.selectors import ticket_visible_q, user_role
 from tickets.views import queries
 from tickets.views.actions import PERFORM
 from tickets.views.auth import staff_required
+from tickets.views.departments import DepartmentNode, department_nodes
 from tickets.views.rows import queue_rows, row_html, rows_html
 
 SAVED_VIEWS_KEY = "inbox_saved_views"
@@ -42,11 +43,18 @@ def filter_query(params: QueryDict) -> str:
     return urlencode(pairs)
 
 
-def _queryset(request: HttpRequest, departments: Choices | None = None) -> Any:
+def queue_queryset(
+    request: HttpRequest,
+    departments: list[DepartmentNode] | None = None,
+    extra_fields: tuple[str, ...] = (),
+) -> tuple[QueueFilterForm, queries.QueueFilter, Any]:
+    """The request's filter form, its filter, and the viewer's tickets under it."""
     form = QueueFilterForm(request.GET, departments=departments)
-    return form, queries.ticket_queryset_for_inbox(
-        user=request.user, filters=form.to_filter(), now=timezone.now()
+    filters = form.to_filter()
+    queryset = queries.ticket_queryset_for_inbox(
+        user=request.user, filters=filters, now=timezone.now(), extra_fields=extra_fields
     )
+    return form, filters, queryset
 
 
 def _may_bulk(request: HttpRequest) -> bool:
@@ -62,23 +70,25 @@ def _may_bulk(request: HttpRequest) -> bool:
 @staff_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    departments = department_choices()  # one list for both forms' department menus
-    form, queryset = _queryset(request, departments)
-    page, cursor = queries.queue_page(queryset=queryset)
+    departments = department_nodes()  # one tree for both forms' department menus
+    form, filters, queryset = queue_queryset(request, departments)
+    page = queries.queue_page(queryset=queryset, settled=filters.settled)
     query = filter_query(request.GET)
     may_bulk = _may_bulk(request)
     context = {
         "form": form,
-        "rows": bool(page),
-        "rows_html": rows_html(queue_rows(page), may_bulk=may_bulk),
-        "cursor": cursor,
+        "rows": bool(page.rows),
+        "rows_html": rows_html(queue_rows(page.rows), may_bulk=may_bulk),
+        "cursor": page.cursor,
+        "settled_cut": page.settled_cut,
         "filter_query": query,
         "saved_views": request.session.get(SAVED_VIEWS_KEY, []),
         "last_event_id": queries.last_event_id(),
         "bulk_results": request.session.pop(BULK_RESULTS_KEY, None),
         "may_bulk": may_bulk,
         "bulk_form": BulkForm(departments=departments, auto_id="bulk_%s") if may_bulk else None,
-        "searching_fulltext": bool(form.to_filter().q),
+        "searching_fulltext": bool(filters.q),
+        "searching_all_states": bool(filters.q) and not filters.states,
     }
     return render(request, "inbox/queue.html", context)
 
@@ -87,11 +97,14 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def rows(request: HttpRequest) -> HttpResponse:
     """The next page of rows (htmx "load more")."""
-    _, queryset = _queryset(request)
-    page, cursor = queries.queue_page(queryset=queryset, cursor=request.GET.get("cursor", ""))
+    _, filters, queryset = queue_queryset(request)
+    page = queries.queue_page(
+        queryset=queryset, cursor=request.GET.get("cursor", ""), settled=filters.settled
+    )
     context = {
-        "rows_html": rows_html(queue_rows(page), may_bulk=_may_bulk(request)),
-        "cursor": cursor,
+        "rows_html": rows_html(queue_rows(page.rows), may_bulk=_may_bulk(request)),
+        "cursor": page.cursor,
+        "settled_cut": page.settled_cut,
         "filter_query": filter_query(request.GET),
     }
     return render(request, "inbox/_rows.html", context)
@@ -102,7 +115,7 @@ def rows(request: HttpRequest) -> HttpResponse:
 def row(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """One row, as the viewer may see it under the page's filters; 204 when it is not (or
     no longer) in the viewer's queue, so the page removes it."""
-    _, queryset = _queryset(request)
+    _, _, queryset = queue_queryset(request)
     ticket = queryset.filter(pk=ticket_id).first()
     if ticket is None:
         return HttpResponse(status=204)
@@ -118,7 +131,7 @@ def changes(request: HttpRequest) -> JsonResponse:
     except ValueError:
         since = 0
     ids, newest, truncated = queries.tickets_changed_since(user=request.user, event_id=since)
-    _, queryset = _queryset(request)
+    _, _, queryset = queue_queryset(request)
     in_queue = {item.pk: item for item in queue_rows(queryset.filter(pk__in=ids))}
     may_bulk = _may_bulk(request)
     rows = []

@@ -64,6 +64,7 @@ class QueueRow:
     urgent: bool
     level: str
     clock: str  # "受理" or "办结", empty when no clock runs
+    due_at: dt.datetime | None  # in the current time zone
     due_iso: str
     due_text: str
     # The resolution deadline was counted across a year whose holiday schedule is not out yet.
@@ -107,6 +108,7 @@ def queue_rows(
                 urgent=ticket["urgency"] == Urgency.URGENT,
                 level=deadline.level,
                 clock=deadline.label,
+                due_at=local,
                 due_iso=local.isoformat() if local else "",
                 due_text=f"{local:%m-%d %H:%M}" if local else "",
                 unconfirmed=deadline.label == "办结" and not ticket["calendar_confirmed"],

@@ -12,12 +12,13 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import ActionForbidden, ConflictError, TicketError, TicketNotFound
-from tickets.forms import ACTION_FORMS, ActionForm
+from tickets.forms import ACTION_FORMS, ActionForm, AssignForm
 from tickets.models import ExtensionRequest, State, Ticket, TicketEvent
 from tickets.selectors import ticket_access
+from tickets.selectors_case import citizen_earlier_cases, ticket_duplicates, ticket_notices
 from tickets.views.actions import (
     BUTTON_LABELS,
     BUTTON_ONLY,
@@ -93,6 +94,11 @@ def _context(
         form_class = ACTION_FORMS[action]
         if bound is not None and action == bound_action:
             form = bound
+        elif action == "assign":
+            initial = _initial(ticket, action, last_event, pending)
+            form = AssignForm(
+                initial=initial, case_no=ticket.case_no, department_id=initial.get("department")
+            )
         else:
             form = form_class(initial=_initial(ticket, action, last_event, pending))
         actions.append(
@@ -106,8 +112,13 @@ def _context(
         )
     citizen_messages = [event for event in events if event.kind == "citizen_message"]
     timeline = _timeline(events, seen)
+    earlier, earlier_more = citizen_earlier_cases(user=request.user, ticket=ticket)
     return {
         "ticket": ticket,
+        "duplicates": ticket_duplicates(user=request.user, ticket=ticket),
+        "earlier_cases": earlier,
+        "earlier_more": earlier_more,
+        "notices": ticket_notices(ticket=ticket),
         "icon": CHANNEL_ICONS.get(ticket.channel, ""),
         "deadline": next_deadline(ticket),
         "deadline_history": deadline_history(events),
@@ -133,6 +144,32 @@ def ticket_page(request: HttpRequest, case_no: str) -> HttpResponse:
     return render(request, "inbox/ticket.html", _context(request, ticket))
 
 
+def _assign_department(ticket: Ticket, picked: Any) -> int | None:
+    """The department an assign form is about: the one picked, else the category's default."""
+    department_id = _int(picked)
+    if department_id is None and ticket.category is not None:
+        department_id = ticket.category.default_department_id
+    return department_id
+
+
+def _bound(action: str, ticket: Ticket, data: Any) -> ActionForm:
+    if action == "assign":
+        department_id = _assign_department(ticket, data.get("department"))
+        return AssignForm(data, case_no=ticket.case_no, department_id=department_id)
+    return ACTION_FORMS[action](data)
+
+
+@staff_required
+@require_GET
+def assignees(request: HttpRequest, case_no: str) -> HttpResponse:
+    """The assign form's assignee menu for the department just picked (htmx swaps it in):
+    that department's handlers; for "the category's default", the default's."""
+    ticket = _access(request, case_no)
+    department_id = _assign_department(ticket, request.GET.get("department"))
+    form = AssignForm(case_no=ticket.case_no, department_id=department_id)
+    return HttpResponse(str(form["assignee"]))
+
+
 def _typed(data: Any) -> list[tuple[str, str]]:
     labels = {
         "content": "答复内容",
@@ -153,7 +190,7 @@ def ticket_action(request: HttpRequest, case_no: str, action: str) -> HttpRespon
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         raise Http404("没有这个操作。")
-    form = form_class(request.POST)
+    form = _bound(action, ticket, request.POST)
     seen = _int(request.POST.get("seen_event"))
     if not form.is_valid():
         context = _context(request, ticket, bound=form, bound_action=action, seen=seen)
@@ -192,7 +229,7 @@ def _conflict(
     data["expected_version"] = str(latest.version)
     last = latest.events.order_by("-id").values_list("id", flat=True).first() or 0
     data["seen_event"] = str(last)
-    rearmed = ACTION_FORMS[action](data)
+    rearmed = _bound(action, latest, data)
     context = _context(
         request,
         latest,

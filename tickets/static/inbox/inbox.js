@@ -199,6 +199,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
     tick();
     setInterval(tick, 1000);
     document.body.addEventListener("htmx:afterSwap", function () {
