@@ -57,6 +57,7 @@ def _refusal(request: HttpRequest, status: int, message: str, code: str) -> Http
     if status == 503:
         from django.template.loader import render_to_string
 
+        page: str
         try:  # a template needs no database; if even that fails, plain text
             page = render_to_string("503.html", {"message": message})
         except Exception:

@@ -28,6 +28,8 @@ from integrations.outbound.notices import notice_received
 
 logger = logging.getLogger(__name__)
 
+# The database went away (again) while a row was being taken in: try later.
+DOWN: tuple[type[Exception], ...] = (journal.NotProcessed, *spool.OUTAGE)
 STUCK_AFTER = dt.timedelta(seconds=60)  # longer than any request takes to finish its intake
 MAX_ATTEMPTS = 10
 BATCH = 200
@@ -87,7 +89,7 @@ def _take_in(row: InboundMessage) -> str:
         return "gave_up"
     try:
         journal.journal_reprocess(row)
-    except (journal.NotProcessed, *spool.OUTAGE):
+    except DOWN:
         return "down"
     except Exception as exc:  # e.g. its account was deleted: an administrator decides
         logger.exception("inbound %s:%s could not be taken in again", row.channel, row.pk)

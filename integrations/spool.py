@@ -58,6 +58,10 @@ class StillDown(Exception):
     """Raised by a view replaying a spooled request when the database is still away."""
 
 
+# What stops a drain pass: the rest of the spool waits for the next one.
+RETRY_LATER: tuple[type[Exception], ...] = (StillDown, *OUTAGE)
+
+
 @dataclass
 class SpooledRequest:
     channel: str
@@ -228,7 +232,7 @@ def spool_drain() -> DrainResult:
                 continue
             try:
                 response = view(_as_request(item), item.slug)
-            except (StillDown, *OUTAGE):
+            except RETRY_LATER:
                 result.waiting = len(paths) - index
                 close_old_connections()
                 return result

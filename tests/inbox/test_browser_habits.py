@@ -1,6 +1,6 @@
 """Inbox habits in a real browser (issue 17, item 5): search in any state, the approval queue,
 the assignee list following the department, the department tree, the export and the print view.
-Same server and browser as test_browser.py (its fixtures, shared through conftest.py);
+Same server and CSP-watched browser as every browser test (tests/browser.py);
 screenshots go to test-artifacts/inbox/."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import pdfplumber
 from openpyxl import load_workbook
 
-from tests.browser import ARTIFACTS, Step, browser_marks, in_thread, row, sign_in
-from tests.browser import pytestmark as browser_marks
+from tests.browser import ARTIFACTS, Step, browser_marks, in_thread, sign_in
 from tests.conftest import walk
+from tests.inbox.test_browser import row
 from tickets import services
 from tickets.models import ExtensionRequest, Ticket
 from tickets.services.extensions import ticket_extension_request
@@ -70,7 +70,7 @@ def test_it_finds_a_closed_case_by_phone_and_name_from_the_search_box(
     # The export carries exactly these rows.
     with page.expect_download() as download:
         page.click("#export-xlsx")
-    path = ARTIFACTS / "search-any-state.xlsx"
+    path = ARTIFACTS / "inbox" / "search-any-state.xlsx"
     download.value.save_as(str(path))
     sheet = load_workbook(BytesIO(path.read_bytes()))["工单"]
     assert [line[0] for line in sheet.iter_rows(min_row=2, values_only=True)] == cases
@@ -218,7 +218,7 @@ def test_it_prints_a_case_on_one_page_without_menus_or_forms(
         assert not page.is_visible(hidden), hidden
     assert page.is_visible(".print-only") and page.is_visible("#timeline")
     step.shot(page, "print-view")
-    path = ARTIFACTS / "print-ticket.pdf"
+    path = ARTIFACTS / "inbox" / "print-ticket.pdf"
     page.pdf(path=str(path), format="A4", print_background=False)
     with pdfplumber.open(str(path)) as pdf:
         assert len(pdf.pages) == 1

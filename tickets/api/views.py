@@ -284,7 +284,7 @@ class WebsiteCreateThrottle(AnonRateThrottle):
     per process while Redis is away (fail open: docs/resilience.md)."""
 
     scope = "website"
-    cache = fallback_cache
+    cache = fallback_cache  # type: ignore[assignment]  # the BaseCache calls DRF makes
 
     def get_rate(self) -> str | None:
         configured = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
