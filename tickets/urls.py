@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from tickets.views import auth, queue, ticket
+from tickets.views import auth, hotspots, queue, ticket
 
 app_name = "inbox"
 
@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern] = [
     path("views/save/", queue.view_save, name="view-save"),
     path("views/delete/", queue.view_delete, name="view-delete"),
     path("bulk/", queue.bulk, name="bulk"),
+    path("hotspots/act/", hotspots.hotspot_act, name="hotspot-act"),
     path("tickets/<str:case_no>/", ticket.ticket_page, name="ticket"),
     path("tickets/<str:case_no>/<str:action>/", ticket.ticket_action, name="ticket-action"),
     path("login/", auth.StaffLoginView.as_view(), name="login"),

@@ -35,6 +35,8 @@ EVENT_LABELS = {
     "extension_rejected": "驳回延期",
     "deadline_recomputed": "时限重算",
     "feedback": "市民评价",
+    "lead_of": "关联工单到本案",
+    "lead_of_removed": "取消关联工单",
 }
 # Payload keys shown on the timeline, in this order, with their Chinese names.
 PAYLOAD_LABELS = {
@@ -46,6 +48,8 @@ PAYLOAD_LABELS = {
     "from_department": "原部门",
     "assignee": "承办人",
     "into": "合并到",
+    "lead": "主案",
+    "case": "关联工单",
     "days": "延期工作日",
     "clock": "时限",
 }

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import TicketError
 from tickets.forms import BulkForm, Choices, QueueFilterForm, SavedViewForm, department_choices
+from tickets.hotspots.selectors import hot_issues_for_inbox
 from tickets.models import Ticket
 from tickets.selectors import ticket_visible_q, user_role
 from tickets.views import queries
@@ -80,6 +81,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "bulk_form": BulkForm(departments=departments, auto_id="bulk_%s") if may_bulk else None,
         "searching_fulltext": bool(form.to_filter().q),
     }
+    panel = hot_issues_for_inbox(user=request.user)
+    context["hotspots"] = panel if panel.may_act else None
     return render(request, "inbox/queue.html", context)
 
 
