@@ -56,7 +56,7 @@ def test_it_keeps_the_same_problem_at_another_place_apart() -> None:
 def test_it_keeps_another_problem_at_the_same_place_apart() -> None:
     lift = [
         doc(21, "幸福小区5栋电梯今天下午困人，半小时后才有人来", 4, address="和平街道幸福小区5栋"),
-        doc(22, "幸福小区5栋电梯又坏了，我妈被关在里面二十多分钟", 3.5),
+        doc(22, "幸福小区5栋电梯又坏了，又困人二十多分钟", 3.5),
         doc(23, "幸福小区5栋电梯频繁停运，今天还发生困人", 3),
     ]
     found = clusters_find(PIPE + lift)

@@ -1,13 +1,14 @@
 """How well hot issues are found, on labelled sets of our own (tests/fixtures/hotspots/).
 
 ``labelled.txt``: 311 hand-written tickets, 46 labelled issues (193 tickets) and 118 tickets
-that stand alone, with hard cases on purpose; the thresholds and the concept lexicon were
-chosen on it. ``heldout.txt``: 89 tickets written afterwards with new places and problems,
-never used to tune anything: the honest figure. Pair counting: of the pairs of tickets put
-into one cluster, how many belong together (precision), and of the pairs that belong
-together, how many were found (recall).
+that stand alone, with hard cases on purpose; the threshold and the concept lexicon were
+chosen on it. ``heldout.txt``: 89 tickets (14 issues) written afterwards with new places and
+problems; nothing was picked on it, though its figures were seen while the features changed
+(prompted by false merges in the demo data). Pair counting: of the pairs of tickets put into
+one cluster, how many belong together (precision), and of the pairs that belong together,
+how many were found (recall).
 
-Measured (this commit): labelled P 0.903 R 0.763; held-out P 0.811 R 0.642. The floors below
+Measured (this commit): labelled P 0.875 R 0.771; held-out P 0.955 R 0.627. The floors below
 leave room for small changes in jieba's segmentation, not for a worse method.
 """
 
@@ -64,5 +65,5 @@ def test_it_finds_hot_issues_in_the_labelled_set_with_precision_and_recall() -> 
 
 def test_it_holds_up_on_the_held_out_set() -> None:
     _size, quality = _measure("heldout.txt")
-    assert quality.precision >= 0.75, quality  # type: ignore[attr-defined]
+    assert quality.precision >= 0.85, quality  # type: ignore[attr-defined]
     assert quality.recall >= 0.55, quality  # type: ignore[attr-defined]

@@ -55,7 +55,7 @@ class Doc:
 
 @dataclass(frozen=True)
 class Settings:
-    threshold: float = 0.18
+    threshold: float = 0.2
     window_hours: float = 72.0
     radius_km: float = 1.0
     near_km: float = 0.5
@@ -105,24 +105,32 @@ def _full_text(doc: Doc) -> str:
     return normalise(text + (" " + address if address and address not in text else ""))
 
 
-def split_place(text: str, places: frozenset[str]) -> tuple[list[str], str]:
-    """(the place bigrams in ``text``, ``text`` with their characters blanked)."""
-    found: list[str] = []
+def split_place(
+    text: str, places: frozenset[str], addresses: Sequence[str] = ()
+) -> tuple[list[str], str]:
+    """(the place bigrams in ``text``, ``text`` with the place blanked). Whole addresses go
+    first, so that the generic rest of a place name (地铁站B口) does not stay behind and make
+    two problems at one place look alike."""
+    found = [text[i : i + 2] for i in range(len(text) - 1) if text[i : i + 2] in places]
+    for address in addresses:
+        if address in text:
+            text = text.replace(address, " " * len(address))
     masked = list(text)
     for i in range(len(text) - 1):
         if text[i : i + 2] in places:
-            found.append(text[i : i + 2])
             masked[i] = masked[i + 1] = " "
     return found, "".join(masked)
 
 
 def topic_features(text: str) -> list[str]:
-    """What a ticket is about: words, character 1-2-grams and concepts (counted twice, as
-    they stand for several words people use interchangeably)."""
+    """What a ticket is about: words, their character 1-2-grams and concepts (counted twice,
+    as they stand for several words people use interchangeably)."""
     found = words(text)
+    # Character n-grams of the kept words only: they bridge segmentation differences (供水管 /
+    # 水管) without the boilerplate every message shares (之前已经反映过，麻烦尽快处理).
     return (
         ["词:" + word for word in found]
-        + ["字:" + gram for gram in chars(text, 1, 2)]
+        + ["字:" + gram for gram in chars(" ".join(found), 1, 2)]
         + concepts(found) * 2
     )
 
@@ -162,9 +170,15 @@ class _Prepared:
                 self.groups[-1].append(doc)
         self.heads = [group[0] for group in self.groups]
         self.places = gazetteer(doc.address for doc in docs if doc.address)
+        # Longest first: "和平街道幸福小区5栋" before "和平街道幸福小区".
+        addresses = sorted(
+            {normalise(doc.address).strip() for doc in docs if len(doc.address.strip()) >= 3},
+            key=len,
+            reverse=True,
+        )
         texts, self.place_tokens = [], []
         for head in self.heads:
-            found, masked = split_place(_full_text(head), self.places)
+            found, masked = split_place(_full_text(head), self.places, addresses)
             self.place_tokens.append(found)
             texts.append(masked)
         self.topic, self.topic_names = _tfidf(topic_features, texts, "", settings.corpus_min)
