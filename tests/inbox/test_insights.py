@@ -179,16 +179,23 @@ def test_a_new_ticket_shows_the_suggested_department_with_two_next_choices(
             _answered(make_ticket, cast, departments, f"{text}{round_}", "b")
     routing_train()
     ticket = make_ticket("小区路灯不亮，晚上很黑")
-    page = client_for("dispatcher").get(f"/inbox/tickets/{ticket.case_no}/").content.decode()
-    suggestion = page[page.index('id="suggestion"') :]
-    suggestion = suggestion[: suggestion.index("</section>")]
+    client = client_for("dispatcher")
+
+    def card() -> str:
+        page = client.get(f"/inbox/tickets/{ticket.case_no}/").content.decode()
+        found = page[page.index('id="suggestion"') :]
+        return found[: found.index("</section>")]
+
+    suggestion = card()
     names = re.findall(r'<span class="choice-name">([^<]+)</span>', suggestion)
     assert names[0] == "城管局" and "住建局" in names[1:3]
+    assert "受理后即可一键采用" in suggestion and "data-suggest" not in suggestion
+    services.ticket_acknowledge(actor=cast["dispatcher"], ticket_id=ticket.pk)
+    suggestion = card()
     assert f'data-suggest="department" data-value="{departments["a"].pk}"' in suggestion
     assert re.search(r'<span class="confidence" title="模型置信度">\d+%</span>', suggestion)
-    assert "依据 32 件已办结工单学习" in suggestion
+    assert "依据 32 件已答复或办结的工单学习" in suggestion
     # A handler does not dispatch: no suggestion on their pages.
-    services.ticket_acknowledge(actor=cast["dispatcher"], ticket_id=ticket.pk)
     services.ticket_assign(
         actor=cast["dispatcher"], ticket_id=ticket.pk, department_id=departments["a"].pk
     )

@@ -129,6 +129,8 @@ def _context(
         "typed": typed or [],
         "extension_status": ExtensionRequest.Status,
         "suggestion": routing_suggest(ticket=ticket) if suggest else None,
+        "may_assign": "assign" in allowed,
+        "may_classify": "classify" in allowed,
         "links": ticket_links(ticket=ticket, user=request.user),
     }
 
