@@ -251,3 +251,19 @@ def test_linking_two_tickets_under_each_other_at_once_never_deadlocks(
     results = run_together(link(a, b), link(b, a))
     assert results.count("linked") == 1
     assert CaseLink.objects.count() == 1
+
+
+def test_the_commands_say_what_they_did(burst: list[Ticket]) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("hotspots_refresh", stdout=out)
+    assert "1 个热点" in out.getvalue()
+    out = io.StringIO()
+    call_command("routing_train", stdout=out)
+    assert "历史工单不足" in out.getvalue()
+    out = io.StringIO()
+    call_command("routing_train", stdout=out)
+    assert "已存在" in out.getvalue()

@@ -118,6 +118,21 @@ def test_it_trains_once_a_night_from_two_oclock(history: list[Ticket]) -> None:
     assert batch_date(dt.datetime(2025, 6, 10, 1, 59, tzinfo=CHINA)) == dt.date(2025, 6, 9)
 
 
+def test_a_big_history_is_learned_at_night_not_in_office_hours(
+    history: list[Ticket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tickets.suggest import services as suggest_services
+
+    monkeypatch.setattr(suggest_services, "TRAIN_AT_ONCE_MAX", len(history) - 1)
+    morning = dt.datetime(2025, 6, 10, 10, 0, tzinfo=CHINA)
+    assert routing_train_if_due(now=morning).status == "waits_for_night"
+    assert not RoutingModel.objects.exists()
+    night = dt.datetime(2025, 6, 11, 2, 30, tzinfo=CHINA)
+    assert routing_train_if_due(now=night).status == RoutingModel.Status.READY
+    # With a model in place, the day leaves it alone until the next night.
+    assert routing_train_if_due(now=night + dt.timedelta(days=1, hours=8)).status == "not_due"
+
+
 def test_a_training_left_behind_by_a_dead_worker_is_taken_over(history: list[Ticket]) -> None:
     now = timezone.now()
     RoutingModel.objects.create(trained_for=batch_date(now), started_at=now - dt.timedelta(hours=1))

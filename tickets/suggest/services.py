@@ -1,9 +1,12 @@
 """Training the routing-suggestion model from closed tickets (nightly, in both ways to run).
 
-``routing_train_if_due`` is the periodic job: from 02:00 (Asia/Shanghai) it trains the night's
-model once. Several workers may run it at the same moment: the one that creates the night's
-``RoutingModel`` row (unique on ``trained_for``) trains, the others see the row and stop. A row
-left in "training" by a worker that died is taken over after ``STALE``.
+``routing_train_if_due`` is the periodic job: between 02:00 and 06:00 (Asia/Shanghai) it trains
+the night's model once. Several workers may run it at the same moment: the one that creates the
+night's ``RoutingModel`` row (unique on ``trained_for``) trains, the others see the row and stop.
+A row left in "training" by a worker that died is taken over after ``STALE``. Outside the night
+it trains only an installation that has no model yet and a small history (the demo: seconds);
+a large history waits for the night (or ``manage.py routing_train``), so that minutes of
+training never land on office hours.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from tickets.suggest.model import Sample, evaluate, train
 logger = logging.getLogger(__name__)
 
 NIGHTLY_AT = dt.time(2, 0)
+NIGHT_ENDS = dt.time(6, 0)
+# Without any model, a history up to this size is learned at once, whatever the hour.
+TRAIN_AT_ONCE_MAX = 5_000
 STALE = dt.timedelta(hours=2)
 # The newest closed tickets learned from (older history adds little and costs time).
 MAX_SAMPLES = 100_000
@@ -145,9 +151,13 @@ def routing_train(*, now: dt.datetime | None = None, force: bool = False) -> Tra
     return TrainResult(status=row.status, trained_for=day, samples=row.samples, took_ms=took)
 
 
+def _at_night(now: dt.datetime) -> bool:
+    return NIGHTLY_AT <= now.astimezone(CHINA).time() < NIGHT_ENDS
+
+
 def routing_train_if_due(*, now: dt.datetime | None = None) -> TrainResult:
-    """The periodic job: train tonight's model if nobody has (a fresh installation trains at
-    once instead of waiting for the night)."""
+    """The periodic job: train tonight's model if nobody has; by day only a first model from
+    a small history (see the module's docstring)."""
     now = now or timezone.now()
     day = batch_date(now)
     if (
@@ -156,4 +166,10 @@ def routing_train_if_due(*, now: dt.datetime | None = None) -> TrainResult:
         .exists()
     ):
         return TrainResult(status="not_due", trained_for=day)
+    if not _at_night(now):
+        if RoutingModel.objects.filter(status=RoutingModel.Status.READY).exists():
+            return TrainResult(status="not_due", trained_for=day)
+        history = Ticket.objects.filter(state__in=HISTORY_STATES)[: TRAIN_AT_ONCE_MAX + 1]
+        if history.count() > TRAIN_AT_ONCE_MAX:
+            return TrainResult(status="waits_for_night", trained_for=day)
     return routing_train(now=now)
