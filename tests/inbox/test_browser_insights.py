@@ -113,3 +113,13 @@ def test_it_links_a_hot_issue_under_its_lead_case(
     dispatcher.goto(f"{live_asgi}/inbox/tickets/{burst[0]}/")
     assert "关联到本案的工单（2 件）" in dispatcher.inner_text("#linked-cases")
     step.shot(dispatcher, "lead-case-with-linked-cases")
+    # Leadership sees it among the week's top issues, its lead case named.
+    assert in_thread(lambda: hotspots_refresh().issues) == 1
+    leader = sign_in(browser, live_asgi, "leadership")
+    leader.goto(f"{live_asgi}/dashboards/")
+    hot = leader.locator("#hot-issues")
+    hot.wait_for()
+    text = hot.inner_text()
+    assert "近7天热点问题" in text and f"主案 {burst[0]}" in text
+    hot.scroll_into_view_if_needed()
+    step.shot(leader, "dashboard-top-issues-of-the-week")

@@ -23,6 +23,9 @@ import numpy as np
 from tickets.tokens import chars, concepts, normalise, words
 
 MAX_FEATURES = 30_000
+# Inverse regularisation strength and iterations of the logistic regression.
+C = 10.0
+MAX_ITER = 100
 TARGETS = ("department", "category")
 
 
@@ -151,7 +154,7 @@ def _fit_target(matrix: Any, labels: list[int | None], seed: int) -> tuple[Any, 
     classes = {labels[i] for i in rows}
     if len(classes) < 2:
         return None
-    model = LogisticRegression(C=10.0, max_iter=300, random_state=seed)
+    model = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=seed)
     model.fit(matrix[rows], [labels[i] for i in rows])
     return model.classes_, model.coef_, model.intercept_
 
