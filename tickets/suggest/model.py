@@ -14,6 +14,7 @@ import io
 import json
 import math
 import random
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,6 +149,7 @@ class Weights:
 
 
 def _fit_target(matrix: Any, labels: list[int | None], seed: int) -> tuple[Any, ...] | None:
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
     rows = [i for i, label in enumerate(labels) if label is not None]
@@ -155,7 +157,11 @@ def _fit_target(matrix: Any, labels: list[int | None], seed: int) -> tuple[Any, 
     if len(classes) < 2:
         return None
     model = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=seed)
-    model.fit(matrix[rows], [labels[i] for i in rows])
+    with warnings.catch_warnings():
+        # The iterations are capped on purpose (the night's budget): not converging fully on
+        # noisy labels is expected, not news for the log every night.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(matrix[rows], [labels[i] for i in rows])
     return model.classes_, model.coef_, model.intercept_
 
 
