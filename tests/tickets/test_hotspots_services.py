@@ -267,3 +267,26 @@ def test_the_commands_say_what_they_did(burst: list[Ticket]) -> None:
     out = io.StringIO()
     call_command("routing_train", stdout=out)
     assert "已存在" in out.getvalue()
+
+
+@requires_postgres
+@pytest.mark.postgres
+def test_the_bench_data_reset_clears_the_snapshot_that_points_at_bench_tickets(
+    cast: dict[str, Any],
+) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tickets.management.commands.bench_data import bench_reset
+
+    call_command("bench_data", tickets=400, month_tickets=10, departments=3, due=0, verbosity=0)
+    hotspots_refresh()
+    assert HotIssue.objects.filter(lead__case_no__startswith="BN").exists()
+    bench = Ticket.objects.filter(case_no__startswith="BN").order_by("pk")
+    ticket_link_lead(actor=cast["dispatcher"], ticket_id=bench[1].pk, lead_case_no=bench[0].case_no)
+    with connection.cursor() as cursor:
+        # Check the foreign keys now, as the commit would, not at the test's rollback.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        bench_reset()
+    assert not Ticket.objects.filter(case_no__startswith="BN").exists()
+    assert not CaseLink.objects.exists()
