@@ -60,7 +60,7 @@ class Settings:
     radius_km: float = 1.0
     near_km: float = 0.5
     # Pairs whose topic similarity is below this are never looked at (the neighbour search).
-    floor: float = 0.08
+    floor: float = 0.12
     # Place overlap below this, when both tickets name a place, means two places.
     place_min: float = 0.2
     # IDF is computed as if there were at least this many tickets (see ``_tfidf``).
@@ -218,17 +218,23 @@ class _Prepared:
 
 
 def _candidate_pairs(prepared: _Prepared, settings: Settings) -> list[tuple[int, int, float]]:
+    """Pairs whose topic similarity reaches ``floor`` and who arrived within the window of
+    each other (filtered on arrays, before any per-pair Python)."""
     if len(prepared.heads) < 2:
         return []
+    import numpy as np
     from sklearn.neighbors import NearestNeighbors
 
     search = NearestNeighbors(radius=1.0 - settings.floor, metric="cosine", algorithm="brute")
     graph = search.fit(prepared.topic).radius_neighbors_graph(prepared.topic, mode="distance")
     graph = graph.tocoo()
+    seconds = np.array([head.at.timestamp() for head in prepared.heads])
+    keep = (graph.row < graph.col) & (
+        np.abs(seconds[graph.row] - seconds[graph.col]) <= settings.window_hours * 3600
+    )
     return [
         (int(a), int(b), 1.0 - float(distance))
-        for a, b, distance in zip(graph.row, graph.col, graph.data, strict=True)
-        if a < b
+        for a, b, distance in zip(graph.row[keep], graph.col[keep], graph.data[keep], strict=True)
     ]
 
 
@@ -297,24 +303,21 @@ def _label(prepared: _Prepared, heads: list[int], size: int = 3) -> list[str]:
     return terms
 
 
-def _area(prepared: _Prepared, heads: list[int], addresses: Counter[str]) -> str:
+def _area(prepared: _Prepared, heads: list[int], addresses: dict[str, tuple[int, set[str]]]) -> str:
+    """The cluster's most named address; else the window's address that shares most of its
+    place bigrams (a chat message names the estate, a form carries its address)."""
     named = Counter(
         doc.address.strip() for i in heads for doc in prepared.groups[i] if doc.address.strip()
     )
     if named:
         return named.most_common(1)[0][0]
     bigrams = {gram for i in heads for gram in prepared.place_tokens[i]}
-    if not bigrams:
-        return ""
-    best = max(
-        addresses,
-        key=lambda address: (
-            len(bigrams & set(chars(normalise(address), 2, 2))),
-            addresses[address],
-        ),
-        default="",
-    )
-    return best if best and bigrams & set(chars(normalise(best), 2, 2)) else ""
+    best, best_key = "", (0, 0)
+    for address, (count, grams) in addresses.items():
+        key = (len(bigrams & grams), count)
+        if key > best_key:
+            best, best_key = address, key
+    return best
 
 
 def clusters_find(docs: Sequence[Doc], settings: Settings | None = None) -> list[Cluster]:
@@ -328,7 +331,10 @@ def clusters_find(docs: Sequence[Doc], settings: Settings | None = None) -> list
         score = pair_score(prepared, a, b, topic, settings)
         if score > 0:
             edges[a][b] = edges[b][a] = score
-    addresses = Counter(doc.address.strip() for doc in docs if doc.address.strip())
+    counts = Counter(doc.address.strip() for doc in docs if doc.address.strip())
+    addresses = {
+        address: (count, set(chars(normalise(address), 2, 2))) for address, count in counts.items()
+    }
     found = []
     for heads in _grow(prepared, edges, settings):
         members = sorted(
