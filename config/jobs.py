@@ -44,6 +44,11 @@ JOBS: tuple[Job, ...] = (
     # none, and it generates queued reports (also those asked for on the dashboard, hence the
     # short interval: an idle run is two small queries). See dashboards/report.py.
     Job("monthly-report", 15.0, "dashboards.report.reports_run"),
+    # Hot issues (热点): the last seven days' tickets clustered again every five minutes.
+    Job("hotspots", 300.0, "tickets.hotspots.services.hotspots_refresh_job"),
+    # Routing suggestions: the model is retrained once a night from 02:00 (an idle run is one
+    # small query); a fresh installation trains at once. See tickets/suggest/services.py.
+    Job("routing-train", 600.0, "tickets.suggest.services.routing_train_if_due"),
 )
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from dashboards import metrics
 from dashboards.access import Viewer, department_choices, viewer_scope
 from dashboards.metrics import CHINA, Figures, Period, Rate
+from tickets.hotspots.selectors import hot_issues_of_week
 from tickets.models import Department
 from tickets.text import csv_datetime
 
@@ -28,7 +29,9 @@ TABLES = {
     "request_types": "诉求类型",
     "trend": "近12个月趋势",
     "breaches": "当前超时工单",
+    "hotspots": "近7天热点问题",
 }
+TOP_HOT_ISSUES = 10
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def dashboard_build(*, params: Params, viewer: Viewer, now: dt.datetime) -> dict
     cards.append(
         {"key": "overdue_now", "label": "当前超时", "value": str(breach_total), "detail": "件"}
     )
+    # The week's top issues do not follow the period picker: they are always the last 7 days.
+    hot_run, hot_issues = hot_issues_of_week(departments=scope, limit=TOP_HOT_ISSUES)
     query = params.query()
     notices = list(params.errors)
     if params.department_id is not None and scope == viewer_scope(viewer, None):
@@ -159,6 +164,8 @@ def dashboard_build(*, params: Params, viewer: Viewer, now: dt.datetime) -> dict
         "breaches": list(breaches_all[:BREACH_ROWS]),
         "breaches_all": breaches_all[:CSV_BREACH_ROWS],
         "breach_total": breach_total,
+        "hot_run": hot_run,
+        "hot_issues": hot_issues,
         "sample_min": metrics.SAMPLE_MIN,
         "departments": department_choices(viewer),
         "viewer": viewer,
@@ -264,6 +271,35 @@ def csv_rows(table: str, data: dict[str, Any]) -> list[list[Any]]:
                     _local(ticket.ack_due_at),
                     _local(ticket.resolve_due_at),
                     "是" if ticket.supervised else "否",
+                ]
+            )
+        return rows
+    if table == "hotspots":
+        rows = [
+            [
+                "排名",
+                "地点",
+                "关键词",
+                "反映件数",
+                "未办结",
+                "最早收到",
+                "最近收到",
+                "主案",
+                "承办部门",
+            ]
+        ]
+        for rank, issue in enumerate(data["hot_issues"], start=1):
+            rows.append(
+                [
+                    rank,
+                    issue.area,
+                    issue.label,
+                    issue.reports,
+                    issue.open,
+                    _local(issue.first_at),
+                    _local(issue.last_at),
+                    issue.lead_case_no,
+                    issue.departments,
                 ]
             )
         return rows

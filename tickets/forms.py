@@ -353,6 +353,12 @@ class MergeForm(ActionForm):
     )
 
 
+class LinkLeadForm(ActionForm):
+    lead = forms.CharField(
+        label="主案编号", max_length=14, error_messages={"required": "请填写主案的工单编号。"}
+    )
+
+
 class ClassifyForm(ActionForm):
     request_type = forms.ChoiceField(
         label="诉求类型", choices=RequestType.choices, widget=FastSelect
@@ -407,6 +413,8 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     "reopen": ReasonForm,
     "close": PlainActionForm,
     "merge_into": MergeForm,
+    "link_lead": LinkLeadForm,
+    "unlink_lead": PlainActionForm,
     "mark_invalid": ReasonForm,
     "classify": ClassifyForm,
     "note": NoteForm,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from tickets.views import approvals, auth, export, queue, ticket
+from tickets.views import approvals, auth, export, hotspots, queue, ticket
 
 app_name = "inbox"
 
@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern] = [
         approvals.extension_decide,
         name="approvals-extension",
     ),
+    path("hotspots/act/", hotspots.hotspot_act, name="hotspot-act"),
     path("tickets/<str:case_no>/", ticket.ticket_page, name="ticket"),
     path("tickets/<str:case_no>/assignees/", ticket.assignees, name="ticket-assignees"),
     path("tickets/<str:case_no>/<str:action>/", ticket.ticket_action, name="ticket-action"),

@@ -11,6 +11,7 @@ from tickets.models.choices import (
     State,
     Urgency,
 )
+from tickets.models.insights import CaseLink, HotIssue, HotIssueMember, HotspotRun, RoutingModel
 from tickets.models.people import Category, Citizen, CitizenIdentity, Department, StaffProfile
 from tickets.models.records import (
     AppendOnlyQuerySet,
@@ -30,6 +31,7 @@ __all__ = [
     "RESOLUTION_CLOCK_STATES",
     "AppendOnlyQuerySet",
     "Attachment",
+    "CaseLink",
     "CaseNumberCounter",
     "Category",
     "Channel",
@@ -38,11 +40,15 @@ __all__ = [
     "Department",
     "ExtensionRequest",
     "Feedback",
+    "HotIssue",
+    "HotIssueMember",
+    "HotspotRun",
     "Open311ApiKey",
     "PublicRecord",
     "Reply",
     "RequestType",
     "Role",
+    "RoutingModel",
     "StaffNotification",
     "StaffProfile",
     "State",

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from tickets import services
 from tickets.api.serializers import actions_allowed
-from tickets.models import ExtensionRequest, Ticket
+from tickets.hotspots.services import ticket_link_lead, ticket_unlink_lead
+from tickets.models import OPEN_STATES, CaseLink, ExtensionRequest, Ticket
 from tickets.permissions import ACTIONS, role_may
 from tickets.selectors import user_role
 from tickets.services.extensions import (
@@ -31,6 +32,8 @@ ACTION_ORDER = [
     "request_extension",
     "decide_extension",
     "merge_into",
+    "link_lead",
+    "unlink_lead",
     "mark_invalid",
     "reopen",
     "close",
@@ -38,8 +41,13 @@ ACTION_ORDER = [
     "note",
 ]
 # Actions whose form is just a button (no fields to fill in).
-BUTTON_ONLY = {"acknowledge", "accept", "close"}
-BUTTON_LABELS = {**ACTIONS, "request_info": "要求市民补充", "merge_into": "合并到其他工单"}
+BUTTON_ONLY = {"acknowledge", "accept", "close", "unlink_lead"}
+BUTTON_LABELS = {
+    **ACTIONS,
+    "request_info": "要求市民补充",
+    "merge_into": "合并到其他工单",
+    "link_lead": "关联到主案",
+}
 
 
 def pending_extension(ticket: Ticket) -> ExtensionRequest | None:
@@ -47,10 +55,21 @@ def pending_extension(ticket: Ticket) -> ExtensionRequest | None:
 
 
 def actions_for(*, ticket: Ticket, user: Any, pending: ExtensionRequest | None) -> list[str]:
-    """The API's allowed actions (state machine, role, department), plus the extension
-    steps, which are not transitions: ask while the clock runs, decide while one is pending."""
+    """The API's allowed actions (state machine, role, department), plus the steps that are
+    not transitions: the extension (ask while the clock runs, decide while one is pending)
+    and the lead-case link (an open ticket that is not itself a lead)."""
     allowed = set(actions_allowed(ticket=ticket, user=user))
     role = user_role(user)
+    if role is not None and allowed and ticket.state in OPEN_STATES:
+        linked = CaseLink.objects.filter(ticket=ticket).exists()
+        if linked and role_may(role, "unlink_lead", own_department=True):
+            allowed.add("unlink_lead")
+        elif (
+            not linked
+            and role_may(role, "link_lead", own_department=True)
+            and not CaseLink.objects.filter(lead=ticket).exists()
+        ):
+            allowed.add("link_lead")
     if role is not None and allowed:
         if (
             role_may(role, "request_extension", own_department=True)
@@ -113,6 +132,12 @@ PERFORM: dict[str, Perform] = {
     "merge_into": lambda user, t, d: services.ticket_merge(
         actor=user, ticket_id=t.pk, into_case_no=d["into"], expected_version=d["expected_version"]
     ),
+    "link_lead": lambda user, t, d: ticket_link_lead(
+        actor=user, ticket_id=t.pk, lead_case_no=d["lead"], expected_version=d["expected_version"]
+    ),
+    "unlink_lead": lambda user, t, d: ticket_unlink_lead(
+        actor=user, ticket_id=t.pk, expected_version=d["expected_version"]
+    ),
     "mark_invalid": lambda user, t, d: services.ticket_mark_invalid(
         actor=user, ticket_id=t.pk, reason=d["reason"], expected_version=d["expected_version"]
     ),
@@ -166,6 +191,8 @@ SUCCESS_MESSAGES = {
     "reopen": "已重办。",
     "close": "已办结。",
     "merge_into": "已合并。",
+    "link_lead": "已关联到主案。",
+    "unlink_lead": "已取消关联主案。",
     "mark_invalid": "已标记为无效。",
     "classify": "分类已修改。",
     "note": "备注已保存。",

@@ -38,6 +38,8 @@ EVENT_LABELS = {
     "replay_suspected": "疑似重放",
     "media_downloaded": "附件已下载",
     "media_failed": "附件下载失败",
+    "lead_of": "关联工单到本案",
+    "lead_of_removed": "取消关联工单",
 }
 # Payload keys shown on the timeline, in this order, with their Chinese names.
 PAYLOAD_LABELS = {
@@ -49,6 +51,8 @@ PAYLOAD_LABELS = {
     "from_department": "原部门",
     "assignee": "承办人",
     "into": "合并到",
+    "lead": "主案",
+    "case": "关联工单",
     "days": "延期工作日",
     "clock": "时限",
     "attachment_name": "附件",

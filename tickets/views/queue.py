@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import TicketError
 from tickets.forms import BulkForm, QueueFilterForm, SavedViewForm
+from tickets.hotspots.selectors import hot_issues_for_inbox
 from tickets.models import Ticket
 from tickets.selectors import ticket_visible_q, user_role
 from tickets.views import queries
@@ -90,6 +91,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "searching_fulltext": bool(filters.q),
         "searching_all_states": bool(filters.q) and not filters.states,
     }
+    panel = hot_issues_for_inbox(user=request.user)
+    context["hotspots"] = panel if panel.may_act else None
     return render(request, "inbox/queue.html", context)
 
 

@@ -16,9 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import ActionForbidden, ConflictError, TicketError, TicketNotFound
 from tickets.forms import ACTION_FORMS, ActionForm, AssignForm
+from tickets.hotspots.selectors import ticket_links
 from tickets.models import ExtensionRequest, State, Ticket, TicketEvent
 from tickets.selectors import ticket_access
 from tickets.selectors_case import citizen_earlier_cases, ticket_duplicates, ticket_notices
+from tickets.suggest.selectors import routing_suggest
 from tickets.views.actions import (
     BUTTON_LABELS,
     BUTTON_ONLY,
@@ -39,7 +41,9 @@ from tickets.views.display import (
 from tickets.views.reply_templates import reply_templates
 
 # Fields whose typed text the conflict panel shows back, so nothing a user wrote is lost.
-TEXT_FIELDS = ("content", "reason", "question", "note", "text", "into", "days")
+TEXT_FIELDS = ("content", "reason", "question", "note", "text", "into", "lead", "days")
+# Before a department has the case, the dispatcher is shown where similar cases went.
+SUGGEST_STATES = (State.NEW, State.ACKNOWLEDGED)
 
 
 def _access(request: HttpRequest, case_no: str) -> Ticket:
@@ -111,6 +115,7 @@ def _context(
             }
         )
     citizen_messages = [event for event in events if event.kind == "citizen_message"]
+    suggest = ticket.state in SUGGEST_STATES and ("assign" in allowed or "classify" in allowed)
     timeline = _timeline(events, seen)
     earlier, earlier_more = citizen_earlier_cases(user=request.user, ticket=ticket)
     return {
@@ -135,6 +140,10 @@ def _context(
         "conflict": conflict,
         "typed": typed or [],
         "extension_status": ExtensionRequest.Status,
+        "suggestion": routing_suggest(ticket=ticket) if suggest else None,
+        "may_assign": "assign" in allowed,
+        "may_classify": "classify" in allowed,
+        "links": ticket_links(ticket=ticket, user=request.user),
     }
 
 
@@ -178,6 +187,7 @@ def _typed(data: Any) -> list[tuple[str, str]]:
         "note": "说明",
         "text": "备注",
         "into": "合并到",
+        "lead": "主案编号",
         "days": "延期工作日",
     }
     return [(labels[key], data.get(key)) for key in TEXT_FIELDS if (data.get(key) or "").strip()]

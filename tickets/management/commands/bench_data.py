@@ -350,7 +350,8 @@ class Command(BaseCommand):
 
 
 def bench_reset() -> None:
-    """Remove the bench tickets (and their events, feedback, notifications) with plain SQL."""
+    """Remove the bench tickets (and their events, feedback, notifications, hot-issue
+    memberships and lead links) with plain SQL."""
     with connection.cursor() as cursor:
         ids = "SELECT id FROM tickets_ticket WHERE case_no LIKE 'BN%%'"
         for table in (
@@ -358,8 +359,13 @@ def bench_reset() -> None:
             "tickets_feedback",
             "tickets_staffnotification",
             "tickets_reply",
+            "tickets_hotissuemember",
+            "tickets_caselink",
         ):
             cursor.execute(f"DELETE FROM {table} WHERE ticket_id IN ({ids})")
+        # The hot-issue snapshot and lead links may point at bench tickets too.
+        cursor.execute(f"DELETE FROM tickets_caselink WHERE lead_id IN ({ids})")
+        cursor.execute(f"UPDATE tickets_hotissue SET lead_id = NULL WHERE lead_id IN ({ids})")
         cursor.execute("DELETE FROM tickets_ticket WHERE case_no LIKE 'BN%%'")
 
 

@@ -188,6 +188,20 @@
         }
       },
     });
+    // Routing suggestion: "采用" fills the department of the assign form (or the category of
+    // the classify form) and opens it; the dispatcher still submits it.
+    document.querySelectorAll("button[data-suggest]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var action = button.dataset.suggest === "department" ? "assign" : "classify";
+        var form = document.querySelector("details.action-" + action);
+        var select = form && form.querySelector("select[name=" + button.dataset.suggest + "]");
+        if (!select) return;
+        select.value = button.dataset.value;
+        form.open = true;
+        form.scrollIntoView({ block: "center" });
+        select.focus();
+      });
+    });
     document.querySelectorAll("select.reply-template").forEach(function (select) {
       select.addEventListener("change", function () {
         var target = document.getElementById(select.dataset.target);
