@@ -11,12 +11,62 @@ notices a fork (Celery's prefork workers start with fresh connections).
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 _POOLS: dict[tuple[Any, ...], Any] = {}
 _POOLS_LOCK = threading.Lock()
+
+
+class Circuit:
+    """After a failure to reach a shared server, callers skip it for ``cool_down`` seconds
+    instead of each paying a timeout (a hung Redis would otherwise cost every request its
+    socket timeout, several times over). Process-wide; thread-safe enough (a race only means
+    one more try)."""
+
+    def __init__(self, cool_down: float = 15.0) -> None:
+        self.cool_down = cool_down
+        self.open_until = 0.0
+
+    def allows(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def failed(self) -> None:
+        self.open_until = time.monotonic() + self.cool_down
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+
+
+redis_circuit = Circuit()
+
+
+class CacheUnavailable(ConnectionError):
+    """The shared cache failed within the last few seconds: not tried again yet."""
+
+
+def _guarded(name: str) -> Any:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not redis_circuit.allows():
+            raise CacheUnavailable("the shared cache failed moments ago")
+        try:
+            return getattr(RedisCacheClient, name)(self, *args, **kwargs)
+        except Exception as exc:
+            if _is_connection_error(exc):
+                redis_circuit.failed()
+            raise
+
+    call.__name__ = name
+    return call
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError))
 
 
 class SharedPoolRedisCacheClient(RedisCacheClient):
@@ -28,6 +78,19 @@ class SharedPoolRedisCacheClient(RedisCacheClient):
     if TYPE_CHECKING:
 
         def _get_connection_pool_index(self, write: bool) -> int: ...
+
+    # Every call fails fast while the circuit is open (see Circuit).
+    add = _guarded("add")
+    get = _guarded("get")
+    set = _guarded("set")
+    touch = _guarded("touch")
+    delete = _guarded("delete")
+    get_many = _guarded("get_many")
+    has_key = _guarded("has_key")
+    incr = _guarded("incr")
+    set_many = _guarded("set_many")
+    delete_many = _guarded("delete_many")
+    clear = _guarded("clear")
 
     def _get_connection_pool(self, write: bool) -> Any:
         index = self._get_connection_pool_index(write)
@@ -74,7 +137,7 @@ class FallbackCache:
 
         try:
             return getattr(cache, name)(*args, **kwargs)
-        except Exception:
+        except Exception:  # (fails at once while the shared cache's circuit is open)
             import logging
             import time
 

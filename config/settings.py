@@ -208,7 +208,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5}],
+                "hosts": [
+                    {"address": REDIS_URL, "socket_connect_timeout": 0.5, "socket_timeout": 1}
+                ],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "minsheng"),
             },
         }
@@ -339,6 +341,8 @@ DEMO_MODE = envbool("DEMO", False)
 # of each web machine, replayed by that machine's web processes and the inbound-recover job.
 INBOUND_SPOOL_DIR = Path(os.environ.get("INBOUND_SPOOL_DIR", VAR_DIR / "spool"))
 INBOUND_SPOOL_MAX_BYTES = envint("INBOUND_SPOOL_MAX_MB", 512) * 1024 * 1024
+# Pushes whose account this process could not read (not checked before spooling): a small share.
+INBOUND_SPOOL_UNVERIFIED_MAX_BYTES = envint("INBOUND_SPOOL_UNVERIFIED_MB", 16) * 1024 * 1024
 # Publish a replied case's record without review when redaction masked nothing.
 PUBLIC_AUTO_PUBLISH = envbool("PUBLIC_AUTO_PUBLISH", True)
 

@@ -75,6 +75,15 @@ class Outcome:
     response: dict[str, Any]
 
 
+class Replayed(Exception):
+    """The push's signed one-time parameters were used before, by another message (a captured
+    signed query carrying another body): refused before anything is stored."""
+
+    def __init__(self, first: InboundMessage) -> None:
+        super().__init__(f"replay of inbound {first.channel}:{first.pk}")
+        self.first = first
+
+
 def journal_store(
     *,
     channel: str,
@@ -86,30 +95,44 @@ def journal_store(
     attempts: int = 0,
     status: str = InboundMessage.Status.ACCEPTED,
     reason: str = "",
+    replay_key: str | None = None,
+    once: bool = False,
+    received_at: dt.datetime | None = None,
 ) -> tuple[InboundMessage, bool]:
     """Commit the raw message; on a repeat of the key return the first row and False.
 
     One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL and SQLite alike), so a
     repeat costs no failed insert and needs no savepoint. ``attempts=1`` stores a row whose
     processing starts right away (``journal_process(counted=True)``); ``status``/``reason``
-    are written only on a new row."""
+    are written only on a new row.
+
+    ``replay_key`` (a signed push's one-time parameters) is unique per channel: the same key
+    under another dedupe key is a replay, refused with ``Replayed`` and stored nowhere; under
+    the same dedupe key it is the platform's retry of the same request — refused too when
+    ``once`` (12345: a nonce is never accepted twice). ``received_at``: when it reached us, if
+    that was earlier than now (a push replayed from the spool)."""
     # Keys, headers and reasons quote what a stranger sent: never the part that cannot be stored.
     dedupe_key = storable(dedupe_key)[:200]
     row = InboundMessage(
         channel=channel,
         account=storable(account)[:64],
         dedupe_key=dedupe_key,
+        replay_key=storable(replay_key)[:200] if replay_key else None,
         raw_body=raw_body,
         content_type=storable(content_type)[:100],
         headers=storable_value(headers or {}),
-        received_at=timezone.now(),
+        received_at=received_at or timezone.now(),
         attempts=attempts,
         status=status,
         reason=storable(reason)[:2000],
     )
     pk = _insert_unless_present(row)
     if pk is None:
-        first = InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key)
+        first = InboundMessage.objects.filter(channel=channel, dedupe_key=dedupe_key).first()
+        if first is None:  # the dedupe key is free: the one-time parameters were not
+            raise Replayed(InboundMessage.objects.get(channel=channel, replay_key=row.replay_key))
+        if once and row.replay_key is not None and first.replay_key == row.replay_key:
+            raise Replayed(first)
         if bytes(first.raw_body) != raw_body:
             _keep_variant(row, first)
         return first, False
@@ -120,12 +143,13 @@ def journal_store(
 
 
 def _keep_variant(row: InboundMessage, first: InboundMessage) -> None:
-    """Another body under a key already taken (the same MsgId or order version with other
-    content: a platform's re-encrypted retry, a changed push, or a forgery) is kept beside the
-    first as ``ignored``: it gets the first one's answer and makes nothing, and nothing that
-    arrived is lost."""
+    """Another body under a dedupe key already taken (the same MsgId or order version with
+    other content: a platform's re-encrypted retry, a changed push, or a forgery) is kept
+    beside the first as ``ignored``: it gets the first one's answer and makes nothing, and
+    nothing that arrived is lost."""
     digest = hashlib.sha256(bytes(row.raw_body)).hexdigest()[:32]
     row.dedupe_key = f"{row.dedupe_key[:160]}:variant:{digest}"
+    row.replay_key = None
     row.status = InboundMessage.Status.IGNORED
     row.reason = f"与第 {first.pk} 条收件的去重键相同而内容不同：按同一消息处理，只记录不处理。"
     row.response = first.response
@@ -134,7 +158,8 @@ def _keep_variant(row: InboundMessage, first: InboundMessage) -> None:
 
 
 def _insert_unless_present(row: InboundMessage) -> int | None:
-    """Insert the row unless its (channel, dedupe_key) is taken; its id, or None."""
+    """Insert the row unless its (channel, dedupe_key) or (channel, replay_key) is taken; its
+    id, or None. (``ON CONFLICT DO NOTHING`` without a target covers both unique indexes.)"""
     meta = InboundMessage._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
@@ -142,7 +167,7 @@ def _insert_unless_present(row: InboundMessage) -> int | None:
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote('channel')}, {quote('dedupe_key')}) DO NOTHING "
+        "ON CONFLICT DO NOTHING "
         f"RETURNING {quote(meta.pk.column)}"
     )
     with connection.cursor() as cursor:
@@ -276,11 +301,15 @@ def inbound_receive(
     account: str = "",
     content_type: str = "",
     headers: dict[str, str] | None = None,
+    replay_key: str | None = None,
+    once: bool = False,
+    received_at: dt.datetime | None = None,
 ) -> Outcome:
     """Journal, then process once. A repeat returns the first answer.
 
     Raises the database's own error when the message could not be stored (the caller keeps
-    it another way: the spool), and ``NotProcessed`` when it was stored but not taken in."""
+    it another way: the spool), ``NotProcessed`` when it was stored but not taken in, and
+    ``Replayed`` for a replay of another message's signed parameters."""
     inbound, created = journal_store(
         channel=channel,
         dedupe_key=dedupe_key,
@@ -289,6 +318,9 @@ def inbound_receive(
         content_type=content_type,
         headers=headers,
         attempts=1,
+        replay_key=replay_key,
+        once=once,
+        received_at=received_at,
     )
     if not created and inbound.response is not None:
         return Outcome(inbound=inbound, repeated=True, response=inbound.response)

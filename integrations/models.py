@@ -17,6 +17,9 @@ class InboundMessage(models.Model):
     channel = models.CharField(_("渠道"), max_length=16)
     account = models.CharField(_("渠道账号"), max_length=64, blank=True)
     dedupe_key = models.CharField(_("去重键"), max_length=200)
+    # A signed push's one-time parameters (timestamp + nonce): unique per channel, so a captured
+    # signed query cannot carry a second body, checked by the journal's own insert (no cache).
+    replay_key = models.CharField(_("签名参数"), max_length=200, null=True, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=Status.choices, default=Status.ACCEPTED, db_index=True
     )
@@ -45,7 +48,12 @@ class InboundMessage(models.Model):
         verbose_name = _("收件日志")
         verbose_name_plural = _("收件日志")
         constraints = [
-            models.UniqueConstraint(fields=["channel", "dedupe_key"], name="inbound_dedupe")
+            models.UniqueConstraint(fields=["channel", "dedupe_key"], name="inbound_dedupe"),
+            models.UniqueConstraint(
+                fields=["channel", "replay_key"],
+                name="inbound_replay_once",
+                condition=models.Q(replay_key__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -177,23 +185,3 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.get_status_display()})"
 
-
-class ReplayCheck(models.Model):
-    """A signed push taken in while the shared replay store (Redis) was away: its one-time
-    ``(timestamp, nonce)`` key is checked there once it is back (``integrations.replay``)."""
-
-    key = models.CharField(_("重放键"), max_length=200)
-    digest = models.CharField(_("消息摘要"), max_length=64)
-    inbound = models.ForeignKey(
-        InboundMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    created_at = models.DateTimeField(_("记录时间"))
-    expires_at = models.DateTimeField(_("过期时间"))
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("待补做的重放校验")
-        verbose_name_plural = _("待补做的重放校验")
-
-    def __str__(self) -> str:
-        return self.key

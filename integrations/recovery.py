@@ -7,7 +7,6 @@ What an outage can leave behind, taken in once the database and the cache are ba
    they were taken in (or the process died): each channel registers how to take its rows in
    again (``journal.reprocessor_register``); a row still unfinished after ``MAX_ATTEMPTS``
    tries is marked ``failed`` for an administrator;
-3. replay checks postponed while Redis was away (``integrations.replay``).
 
 Taking a row in again is safe whatever else runs: the journal records an answer only on a
 row that has none, so a channel's own retry racing this pass still makes one ticket.
@@ -19,10 +18,9 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils import timezone
 
-from integrations import journal, replay, spool
+from integrations import journal, spool
 from integrations.models import InboundMessage
 from integrations.outbound.notices import notice_received
 
@@ -40,11 +38,10 @@ class RecoverResult:
     spool: spool.DrainResult = field(default_factory=spool.DrainResult)
     recovered: int = 0
     gave_up: int = 0
-    replays: replay.RecheckResult = field(default_factory=replay.RecheckResult)
 
     @property
     def handled(self) -> int:
-        return self.spool.replayed + self.recovered + self.replays.checked
+        return self.spool.replayed + self.recovered
 
     @property
     def failed(self) -> int:
@@ -52,34 +49,27 @@ class RecoverResult:
 
     def summary(self) -> str:
         return (
-            f"{self.spool.summary()}; journal: {self.recovered} taken in, {self.gave_up} given up;"
-            f" {self.replays.summary()}"
+            f"{self.spool.summary()}; journal: {self.recovered} taken in, {self.gave_up} given up"
         )
 
 
-def _claim_stuck(now: dt.datetime) -> list[InboundMessage]:
-    """Unanswered rows older than ``STUCK_AFTER``, each claimed by counting this attempt (rows
-    another recoverer holds are skipped on PostgreSQL)."""
-    with transaction.atomic():
-        rows = list(
-            InboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(
-                status=InboundMessage.Status.ACCEPTED,
-                response__isnull=True,
-                received_at__lt=now - STUCK_AFTER,
-            )
-            .order_by("received_at", "id")[:BATCH]
-        )
-        for row in rows:
-            row.attempts += 1
-        InboundMessage.objects.bulk_update(rows, ["attempts"])
-    return rows
+def _stuck(now: dt.datetime) -> list[InboundMessage]:
+    """Unanswered rows older than ``STUCK_AFTER``, oldest first. Each try of a row counts in
+    its ``attempts`` (``journal_process`` counts it); two recoverers taking the same row in
+    make one answer (the journal records it only on a row that has none)."""
+    return list(
+        InboundMessage.objects.filter(
+            status=InboundMessage.Status.ACCEPTED,
+            response__isnull=True,
+            received_at__lt=now - STUCK_AFTER,
+        ).order_by("received_at", "id")[:BATCH]
+    )
 
 
 def _take_in(row: InboundMessage) -> str:
     """One stuck row taken in again: "recovered", "gave_up" or "down" (the database went
     away meanwhile)."""
-    if row.attempts > MAX_ATTEMPTS:
+    if row.attempts >= MAX_ATTEMPTS:
         InboundMessage.objects.filter(pk=row.pk, response__isnull=True).update(
             status=InboundMessage.Status.FAILED,
             reason=f"处理 {MAX_ATTEMPTS} 次仍未完成，请管理员检查后重新处理。",
@@ -106,10 +96,10 @@ def _take_in(row: InboundMessage) -> str:
 
 
 def journal_recover() -> RecoverResult:
-    """Drain the spool, take in stuck journal rows, make postponed replay checks."""
+    """Drain the spool, then take in stuck journal rows."""
     result = RecoverResult(spool=spool.spool_drain())
     try:
-        rows = _claim_stuck(timezone.now())
+        rows = _stuck(timezone.now())
     except spool.OUTAGE:
         return result
     for row in rows:
@@ -120,8 +110,4 @@ def journal_recover() -> RecoverResult:
             result.gave_up += 1
         else:
             result.recovered += 1
-    try:
-        result.replays = replay.replay_checks_run()
-    except spool.OUTAGE:
-        pass
     return result

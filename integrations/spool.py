@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import logging
@@ -45,6 +46,7 @@ OUTAGE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 # Headers a channel view reads (12345's signature headers, the user agent for the journal).
 KEPT_HEADERS = ("HTTP_X_HOTLINE_TIMESTAMP", "HTTP_X_HOTLINE_NONCE", "HTTP_X_HOTLINE_SIGNATURE")
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+DEFAULT_UNVERIFIED_MAX_BYTES = 16 * 1024 * 1024
 
 View = Callable[[HttpRequest, str], HttpResponse]
 _VIEWS: dict[str, View] = {}
@@ -96,16 +98,50 @@ def spool_dir() -> Path:
     return Path(getattr(settings, "INBOUND_SPOOL_DIR", settings.VAR_DIR / "spool"))
 
 
-def _bytes_used(folder: Path) -> int:
-    return sum(entry.stat().st_size for entry in folder.glob("*.json") if entry.is_file())
+# What the spool holds, measured at most every few seconds (a flood of writes must not stat
+# every file each time), plus what this process wrote since.
+_usage_lock = threading.Lock()
+_usage: dict[str, float] = {"at": 0.0, "all": 0, "unverified": 0}
+USAGE_FRESH_SECONDS = 5.0
+
+
+def _bytes_used(folder: Path) -> tuple[int, int]:
+    """(all bytes, bytes of unverified pushes) in the spool, set-aside files included."""
+    with _usage_lock:
+        if time.monotonic() - _usage["at"] > USAGE_FRESH_SECONDS:
+            total = unverified = 0
+            for base in (folder, folder / "failed"):
+                if not base.is_dir():
+                    continue
+                for entry in os.scandir(base):
+                    if entry.is_file():
+                        size = entry.stat().st_size
+                        total += size
+                        unverified += size if "-u-" in entry.name else 0
+            _usage.update(at=time.monotonic(), all=total, unverified=unverified)
+        return int(_usage["all"]), int(_usage["unverified"])
+
+
+def _count_write(size: int, *, verified: bool) -> None:
+    with _usage_lock:
+        _usage["all"] += size
+        if not verified:
+            _usage["unverified"] += size
 
 
 def spool_write(request: HttpRequest, *, channel: str, slug: str, verified: bool) -> Path:
-    """Keep the request on local disk (durably) and make sure a drainer will replay it."""
+    """Keep the request on local disk (durably) and make sure a drainer will replay it.
+
+    ``verified``: its signature was checked. An unchecked push (its account could not be read)
+    may only use ``INBOUND_SPOOL_UNVERIFIED_MAX_BYTES``, so strangers cannot fill the spool."""
     folder = spool_dir()
     folder.mkdir(parents=True, exist_ok=True)
     limit = int(getattr(settings, "INBOUND_SPOOL_MAX_BYTES", DEFAULT_MAX_BYTES))
-    if _bytes_used(folder) >= limit:
+    unverified_limit = int(
+        getattr(settings, "INBOUND_SPOOL_UNVERIFIED_MAX_BYTES", DEFAULT_UNVERIFIED_MAX_BYTES)
+    )
+    used, used_unverified = _bytes_used(folder)
+    if used >= limit or (not verified and used_unverified >= unverified_limit):
         raise SpoolFull(str(folder))
     item = SpooledRequest(
         channel=channel,
@@ -123,7 +159,7 @@ def spool_write(request: HttpRequest, *, channel: str, slug: str, verified: bool
             if key in request.META
         },
     )
-    name = f"{time.time_ns():020d}-{channel}-{uuid.uuid4().hex[:12]}.json"
+    name = f"{time.time_ns():020d}-{channel}-{'v' if verified else 'u'}-{uuid.uuid4().hex[:12]}.json"
     temporary = folder / f".{name}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(item.as_json())
@@ -131,6 +167,7 @@ def spool_write(request: HttpRequest, *, channel: str, slug: str, verified: bool
         os.fsync(handle.fileno())
     final = folder / name
     os.replace(temporary, final)
+    _count_write(final.stat().st_size, verified=verified)
     with contextlib.suppress(OSError):  # the rename itself durable too
         directory = os.open(folder, os.O_RDONLY)
         try:
@@ -151,6 +188,13 @@ def request_time(request: HttpRequest) -> float:
     """When the request reached us: now, or the moment a spooled request first arrived."""
     item = spooled(request)
     return item.received_at if item is not None else time.time()
+
+
+def arrived_at(request: HttpRequest) -> dt.datetime | None:
+    """For the journal: the moment a spooled request first arrived (None for a live one, which
+    arrived now). Its deadlines count from then, not from the replay."""
+    item = spooled(request)
+    return dt.datetime.fromtimestamp(item.received_at, tz=dt.UTC) if item is not None else None
 
 
 def _as_request(item: SpooledRequest) -> HttpRequest:

@@ -10,6 +10,7 @@ batch instead of one per ticket. Group members that only need to know that somet
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -59,12 +60,21 @@ def _coalesce(outgoing: Outgoing) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+# After a failed send, live updates are skipped for a while (see _send).
+LAYER_COOL_DOWN = 15.0
+_layer_down_until = [0.0]
+
+
 def _send(outgoing: Outgoing) -> None:
     """One trip into the channel layer's event loop for all of ``outgoing`` (each
     ``async_to_sync`` call starts a loop and a Redis connection, which dominates the cost),
     and one message per group (each ``group_send`` is a few Redis round trips)."""
     layer = get_channel_layer()
     if layer is None or not outgoing:
+        return
+    if time.monotonic() < _layer_down_until[0]:
+        # The layer failed moments ago: the pages catch up on reconnect (/inbox/changes/);
+        # trying again now would cost this request the layer's timeout once more.
         return
     messages = _coalesce(outgoing)
 
@@ -75,6 +85,7 @@ def _send(outgoing: Outgoing) -> None:
     try:
         async_to_sync(send_all)()
     except Exception:  # a live update must never break the write that caused it
+        _layer_down_until[0] = time.monotonic() + LAYER_COOL_DOWN
         logger.exception("live update of %d ticket(s) failed", len(outgoing))
 
 

@@ -8,18 +8,20 @@ nothing. Answers: 200 ``{"code": 0, "case_no"}``; 400 ``{"code", "message"}`` na
 401 for authentication; 503 ``{"code": 50300}`` while the database is away (the push is kept —
 spooled, or journaled — and the platform's retry gets the real answer).
 
-With Redis away the nonce check is postponed (``integrations.replay``), never the push: the
-signature covers the body, and the journal's key makes a replayed body change nothing.
+A nonce is accepted once per account: it is stored on the push's journal row under a unique
+index (``replay_key``), so the check needs no cache and holds across restarts and outages.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, JsonResponse
@@ -27,7 +29,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations import journal, replay, spool
+from integrations import journal, spool
+from integrations.accounts import account_active
 from integrations.hotline import orders, signing
 from integrations.hotline.parser import (
     CHANNEL,
@@ -40,6 +43,7 @@ from integrations.hotline.parser import (
 from integrations.journal import (
     NotProcessed,
     ParseRejected,
+    Replayed,
     inbound_receive,
     inbound_reject,
     journal_store,
@@ -90,31 +94,31 @@ def _error(status: int, code: int, message: str) -> JsonResponse:
     return _json(status, {"code": code, "message": message})
 
 
-def _authenticate(
-    request: HttpRequest, account: ChannelAccount, raw: bytes
-) -> tuple[str, replay.Claim | None]:
-    """('', claim) when the push is authentic and fresh, else (why not, None) for the 401."""
+def _authenticate(request: HttpRequest, account: ChannelAccount, raw: bytes) -> str:
+    """'' when the push is authentic and fresh, else why not (for the 401 answer). The nonce's
+    one-time use is the journal's own check (``replay_key``), made when the push is stored."""
     timestamp = request.headers.get(signing.TIMESTAMP_HEADER, "")
     nonce = request.headers.get(signing.NONCE_HEADER, "")
     given = request.headers.get(signing.SIGNATURE_HEADER, "")
     if not (timestamp and nonce and given):
-        return "缺少签名请求头 X-Hotline-Timestamp / X-Hotline-Nonce / X-Hotline-Signature", None
+        return "缺少签名请求头 X-Hotline-Timestamp / X-Hotline-Nonce / X-Hotline-Signature"
     if len(nonce) > signing.MAX_NONCE_LENGTH:
-        return "X-Hotline-Nonce 过长", None
+        return "X-Hotline-Nonce 过长"
     if not signing.signature_valid(account.secret("secret"), timestamp, nonce, raw, given):
-        return "签名无效", None
+        return "签名无效"
     if not signing.timestamp_fresh(timestamp, now=spool.request_time(request)):
-        return f"时间戳与当前时间相差超过 {signing.MAX_SKEW_SECONDS} 秒", None
-    # Only an authentic push spends its nonce, so a forger cannot burn the platform's nonces.
-    digest = hashlib.sha256(nonce.encode("utf-8")).hexdigest()[:40]
-    key = f"hotline:nonce:{account.pk}:{digest}"
-    item = spool.spooled(request)
-    if item is not None and item.verified:  # spent when it first arrived
-        return "", replay.Claim("fresh", key, replay.body_digest(raw), 0)
-    claim = replay.nonce_claim(key, raw, ttl=signing.NONCE_TTL_SECONDS)
-    if claim.verdict in ("retry", "replay"):
-        return "该 nonce 已在 10 分钟内使用过（疑似重放）", None
-    return "", claim
+        return f"时间戳与当前时间相差超过 {signing.MAX_SKEW_SECONDS} 秒"
+    return ""
+
+
+def _replay_key(request: HttpRequest, account: ChannelAccount) -> str:
+    """A nonce is used once per account, whatever its timestamp (only an authentic push gets
+    this far, so a forger cannot burn the platform's nonces)."""
+    nonce = request.headers.get(signing.NONCE_HEADER, "")
+    return f"{account.slug}:nonce:{hashlib.sha256(nonce.encode('utf-8')).hexdigest()[:40]}"
+
+
+REPLAYED = "该 nonce 已使用过（疑似重放）"
 
 
 def _headers(request: HttpRequest) -> dict[str, str]:
@@ -126,16 +130,17 @@ def _headers(request: HttpRequest) -> dict[str, str]:
 @require_POST
 def orders_receive(request: HttpRequest, slug: str) -> JsonResponse:
     try:
-        account = ChannelAccount.objects.filter(
-            slug=slug, kind=ChannelAccount.Kind.HOTLINE, active=True
-        ).first()
-    except spool.OUTAGE:
+        account = account_active(kind=ChannelAccount.Kind.HOTLINE, slug=slug)
+    except spool.OUTAGE:  # the database is away and this process never saw the account
         return _keep(request, slug, verified=False)
     if account is None:
         return _error(404, UNKNOWN_ACCOUNT, "未知或已停用的 12345 平台账号。")
-    raw = request.body
-    failure, claim = _authenticate(request, account, raw)
-    if failure or claim is None:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return _error(413, INVALID_FIELD, "body：请求体过大。")
+    failure = _authenticate(request, account, raw)
+    if failure:
         logger.warning("hotline %s: refused push: %s", slug, failure)
         return _error(401, AUTH_FAILED, failure)
     try:
@@ -156,14 +161,23 @@ def orders_receive(request: HttpRequest, slug: str) -> JsonResponse:
             return _keep(request, slug, verified=True)
         return _error(400, INVALID_FIELD, exc.message)
     try:
-        response = order_receive(account=account, order=order, raw=raw, headers=_headers(request))
-    except NotProcessed as exc:
-        _postponed_check(claim, exc.inbound)
+        response = order_receive(
+            account=account,
+            order=order,
+            raw=raw,
+            headers=_headers(request),
+            replay_key=_replay_key(request, account),
+            # A push replayed from the spool may have been stored before the process died.
+            once=spool.spooled(request) is None,
+            received_at=spool.arrived_at(request),
+        )
+    except Replayed:
+        logger.warning("hotline %s: refused push: %s", slug, REPLAYED)
+        return _error(401, AUTH_FAILED, REPLAYED)
+    except NotProcessed:
         return _error(503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
     except spool.OUTAGE:
         return _keep(request, slug, verified=True)
-    if claim.verdict == "unchecked":
-        _postponed_check(claim, _journal_row(account, order))
     return _answer(response)
 
 
@@ -173,24 +187,9 @@ def _keep(request: HttpRequest, slug: str, *, verified: bool) -> JsonResponse:
         raise spool.StillDown()
     try:
         spool.spool_write(request, channel=CHANNEL, slug=slug, verified=verified)
-    except spool.SpoolFull:
+    except (spool.SpoolFull, RequestDataTooBig):
         logger.error("hotline push for %s refused: the spool is full", slug)
     return _error(503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
-
-
-def _journal_row(account: ChannelAccount, order: HotlineOrder) -> InboundMessage | None:
-    return InboundMessage.objects.filter(
-        channel=CHANNEL, dedupe_key=f"{account.slug}:{order.dedupe_key}"
-    ).first()
-
-
-def _postponed_check(claim: replay.Claim, inbound: InboundMessage | None) -> None:
-    if claim.verdict != "unchecked":
-        return
-    try:
-        replay.replay_check_later(claim, inbound)
-    except spool.OUTAGE:
-        logger.error("hotline: a postponed replay check was lost to the outage")
 
 
 def _answer(response: dict[str, Any]) -> JsonResponse:
@@ -210,9 +209,17 @@ def _answer(response: dict[str, Any]) -> JsonResponse:
 
 
 def order_receive(
-    *, account: ChannelAccount, order: HotlineOrder, raw: bytes, headers: dict[str, str]
+    *,
+    account: ChannelAccount,
+    order: HotlineOrder,
+    raw: bytes,
+    headers: dict[str, str],
+    replay_key: str | None = None,
+    once: bool = False,
+    received_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Journal and take in one checked push; a repeat gets the stored answer."""
+    """Journal and take in one checked push; a repeat gets the stored answer (``Replayed`` for
+    a reused nonce, see ``journal_store``)."""
     common: dict[str, Any] = {
         "channel": CHANNEL,
         # The journal is unique per channel: the account slug keeps two platforms apart.
@@ -221,6 +228,9 @@ def order_receive(
         "account": account.slug,
         "content_type": "application/json",
         "headers": headers,
+        "replay_key": replay_key,
+        "once": once,
+        "received_at": received_at,
     }
     if order.event == "dispatch":
         ticket = orders.ticket_for_order(account=account.slug, order_no=order.order_no)

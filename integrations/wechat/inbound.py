@@ -8,9 +8,14 @@ always answered with WeChat XML or ``success``; what cannot be read stays in the
 Outages (docs/resilience.md): with the database away the push is spooled to local disk
 (``integrations.spool``) and answered at once, so WeChat's three tries within 15 s are never
 needed and never lost; the case number follows as a customer-service message once the spool is
-replayed. With Redis away the replay check is postponed (``integrations.replay``), never the
-message. A retry of the identical signed request (same query, same body) is let through and
-answered from the journal (dedupe on MsgId)."""
+replayed. While the database is away the account is known from this process's last look-up,
+so only authentic pushes are spooled as checked (``integrations.accounts``).
+
+Replays: in plain mode the signature covers the query, not the body, so a signed (timestamp,
+nonce) may carry one message only. It is kept on the journal row under a unique index
+(``replay_key``): the check is the journal's own insert, whatever Redis does. WeChat's retry
+of the identical request (same query, same body) finds its journal row and gets its answer
+(dedupe on MsgId); the same query with another body is refused (403) and kept as rejected."""
 
 from __future__ import annotations
 
@@ -23,8 +28,16 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from integrations import journal, replay, spool
-from integrations.journal import Ignore, NotProcessed, Parser, inbound_receive, inbound_reject
+from integrations import journal, spool
+from integrations.accounts import account_active
+from integrations.journal import (
+    Ignore,
+    NotProcessed,
+    Parser,
+    Replayed,
+    inbound_receive,
+    inbound_reject,
+)
 from integrations.models import ChannelAccount
 from integrations.outbound.notices import notice_received
 from integrations.wechat import crypto, parser, replies
@@ -73,10 +86,8 @@ def _replay_window() -> int:
     return int(getattr(settings, "WECHAT_REPLAY_WINDOW", REPLAY_WINDOW))
 
 
-def _nonce_key(slug: str, timestamp: str, nonce: str) -> str:
-    """A signed (timestamp, nonce) carries one body: in plain mode the signature does not
-    cover the body, so a captured query string must not carry a second one."""
-    return f"wechat:nonce:{slug}:{timestamp}:{nonce[:64]}"
+def _replay_key(request: HttpRequest, account: ChannelAccount) -> str:
+    return f"{account.slug}:{request.GET['timestamp']}:{request.GET['nonce'][:64]}"
 
 
 def _verify(request: HttpRequest, account: ChannelAccount) -> HttpResponse | None:
@@ -120,14 +131,11 @@ RECEIVED = "您的消息已收到，系统正在登记，稍后会把受理编�
 
 
 def _receive(
-    request: HttpRequest,
-    account: ChannelAccount,
-    key: str,
-    raw: bytes,
-    claim: replay.Claim,
-) -> dict[str, Any]:
-    """Journal and take in; the answer to give. With the database away the push is spooled
-    (or, stored but not yet taken in, left to the recovery pass) and answered as received."""
+    request: HttpRequest, account: ChannelAccount, key: str, raw: bytes
+) -> dict[str, Any] | None:
+    """Journal and take in; the answer to give (None: a replay, refused). With the database
+    away the push is spooled (or, stored but not yet taken in, left to the recovery pass) and
+    answered as received."""
     try:
         outcome = inbound_receive(
             channel="wechat",
@@ -137,29 +145,22 @@ def _receive(
             parse=push_parser(account),
             content_type=request.content_type or "",
             headers=_journal_headers(request),
+            replay_key=_replay_key(request, account),
+            received_at=spool.arrived_at(request),
         )
-    except NotProcessed as exc:
-        _postponed_check(claim, exc.inbound)
+    except Replayed:
+        return None
+    except NotProcessed:
         return {"action": "received", "reply": RECEIVED}
     except spool.OUTAGE:
         if spool.spooled(request) is not None:
             raise spool.StillDown() from None
         spool.spool_write(request, channel="wechat", slug=account.slug, verified=True)
         return {"action": "received", "reply": RECEIVED}
-    _postponed_check(claim, outcome.inbound)
     if spool.spooled(request) is not None and not outcome.repeated:
         # No passive reply reaches the citizen for a replayed push: send its answer.
         notice_received(inbound=outcome.inbound)
     return outcome.response
-
-
-def _postponed_check(claim: replay.Claim, inbound: Any) -> None:
-    try:
-        replay.replay_check_later(claim, inbound)
-    except spool.OUTAGE:
-        logger.error(
-            "wechat: replay check for %s:%s lost to the outage", inbound.channel, inbound.pk
-        )
 
 
 def _open_encrypted(
@@ -234,14 +235,13 @@ def _push(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         if fields is not None
         else parser.unparsed_key(account.slug, raw)
     )
-    claim = _claim(request, account, raw)
-    if claim.verdict == "replay":
-        return _plain(403, "重复的请求")
     try:
-        response = _receive(request, account, key, raw, claim)
+        response = _receive(request, account, key, raw)
     except spool.SpoolFull:
         logger.error("wechat push for %s refused: the spool is full", account.slug)
         return _plain(503, "")
+    if response is None:
+        return _plain(403, "重复的请求")
     return replies.passive_reply(
         replies.reply_text(response),
         to_user=fields["FromUserName"] if fields else "",
@@ -269,25 +269,12 @@ def _refuse(
     return _plain(status, reason)
 
 
-def _claim(request: HttpRequest, account: ChannelAccount, raw: bytes) -> replay.Claim:
-    """The one-time use of the signed query with this body (already made for a spooled push
-    whose signature was checked when it arrived)."""
-    params = request.GET
-    key = _nonce_key(account.slug, params["timestamp"], params["nonce"])
-    item = spool.spooled(request)
-    if item is not None and item.verified:
-        return replay.Claim("fresh", key, replay.body_digest(raw), 0)
-    return replay.nonce_claim(key, raw, ttl=2 * _replay_window() + 60)
-
-
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def wechat_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        account = ChannelAccount.objects.filter(
-            kind=ChannelAccount.Kind.WECHAT, slug=slug, active=True
-        ).first()
-    except spool.OUTAGE:
+        account = account_active(kind=ChannelAccount.Kind.WECHAT, slug=slug)
+    except spool.OUTAGE:  # the database is away and this process never saw the account
         if spool.spooled(request) is not None:
             raise spool.StillDown() from None
         if request.method != "POST":

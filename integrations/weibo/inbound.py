@@ -2,12 +2,11 @@
 
 GET is the developer-mode handshake (echo ``echostr``); POST is a private message, a mention
 or an event. The signature covers only the query (App Secret, millisecond timestamp, nonce),
-not the body, so a used nonce is remembered with the hash of its body: the same signed query
-with another body is refused (``integrations.replay``).
+not the body, so a signed (timestamp, nonce) may carry one message: it is kept on the journal
+row under a unique index, and the same signed query with another body is refused.
 
 Outages (docs/resilience.md): with the database away the push is spooled and answered with an
-empty 200 (the answer follows as a private message once replayed); with Redis away the replay
-check is postponed, never the message."""
+empty 200 (the answer follows as a private message once replayed). Redis plays no part."""
 
 from __future__ import annotations
 
@@ -20,8 +19,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations import journal, replay, spool
-from integrations.journal import Ignore, NotProcessed, Parser, inbound_receive
+from integrations import journal, spool
+from integrations.accounts import account_active
+from integrations.journal import Ignore, NotProcessed, Parser, Replayed, inbound_receive
 from integrations.models import ChannelAccount
 from integrations.outbound.notices import notice_received
 from integrations.weibo import parser
@@ -32,7 +32,6 @@ from tickets.services.intake import IncomingMessage
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-NONCE_TTL_SECONDS = 2 * parser.REPLAY_WINDOW_SECONDS
 WELCOME = (
     "感谢关注！直接发私信即可反映诉求，我们会回复受理编号和查询链接；"
     "发送“进度 编号”可查询办理进度。"
@@ -90,8 +89,8 @@ def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return _text("只支持 GET 和 POST。", 405)
     try:
-        account = ChannelAccount.objects.filter(kind="weibo", slug=slug, active=True).first()
-    except spool.OUTAGE:
+        account = account_active(kind=ChannelAccount.Kind.WEIBO, slug=slug)
+    except spool.OUTAGE:  # the database is away and this process never saw the account
         return _unverified(request, slug)
     if account is None:
         return _text("未找到该微博账号。", 404)
@@ -122,11 +121,11 @@ def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     raw = request.body
     if len(raw) > MAX_BODY_BYTES:
         return _text("消息过大。", 413)
-    claim = _claim(request, slug, timestamp, nonce, raw)
-    if claim.verdict == "replay":
-        return _text("该签名已被使用。", 403)
     push = parser.push_peek(raw)
-    response = _receive(request, slug, raw, push, claim)
+    try:
+        response = _receive(request, slug, raw, push)
+    except Replayed:
+        return _text("该签名已被使用。", 403)
     if response is None:
         return _text("", 503)
     text = parser.reply_text_for(response)
@@ -137,18 +136,11 @@ def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 
-def _claim(request: HttpRequest, slug: str, timestamp: str, nonce: str, raw: bytes) -> replay.Claim:
-    key = f"weibo:nonce:{slug}:{timestamp[:20]}:{nonce[:64]}"
-    item = spool.spooled(request)
-    if item is not None and item.verified:
-        return replay.Claim("fresh", key, replay.body_digest(raw), 0)
-    return replay.nonce_claim(key, raw, ttl=NONCE_TTL_SECONDS)
-
-
 def _receive(
-    request: HttpRequest, slug: str, raw: bytes, push: parser.Push, claim: replay.Claim
+    request: HttpRequest, slug: str, raw: bytes, push: parser.Push
 ) -> dict[str, Any] | None:
-    """Journal and take in; the answer (None: could be kept nowhere, Weibo should retry)."""
+    """Journal and take in; the answer (None: could be kept nowhere, Weibo should retry).
+    Raises ``Replayed`` for a used signed query carrying another body."""
     try:
         outcome = inbound_receive(
             channel=parser.CHANNEL,
@@ -161,9 +153,10 @@ def _receive(
                 "timestamp": request.GET.get("timestamp", ""),
                 "nonce": request.GET.get("nonce", ""),
             },
+            replay_key=f"{slug}:{request.GET['timestamp'][:20]}:{request.GET['nonce'][:64]}",
+            received_at=spool.arrived_at(request),
         )
-    except NotProcessed as exc:
-        _postponed_check(claim, exc.inbound)
+    except NotProcessed:
         return {}
     except spool.OUTAGE:
         if spool.spooled(request) is not None:
@@ -173,17 +166,9 @@ def _receive(
         except spool.SpoolFull:
             return None
         return {}
-    _postponed_check(claim, outcome.inbound)
     if spool.spooled(request) is not None and not outcome.repeated:
         notice_received(inbound=outcome.inbound)
     return outcome.response
-
-
-def _postponed_check(claim: replay.Claim, inbound: Any) -> None:
-    try:
-        replay.replay_check_later(claim, inbound)
-    except spool.OUTAGE:
-        logger.error("weibo: replay check for %s lost to the outage", inbound.pk)
 
 
 def _unverified(request: HttpRequest, slug: str) -> HttpResponse:

@@ -107,22 +107,30 @@ def payload_load(raw: bytes) -> dict[str, Any]:
     return data
 
 
+MAX_ID = 2**63 - 1
+
+
 def _int_id(value: Any) -> int | None:
-    """An int64 id from an int or a string of digits; floats are refused (precision)."""
+    """An int64 id from an int or a string of ASCII digits; floats are refused (precision),
+    and so is anything beyond int64 (``"²"`` is a digit to ``str.isdigit`` but no number)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit() and len(value) <= 19):
+            return None
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
     return None
 
 
 def push_peek(raw: bytes) -> Push:
-    """Read what the view needs from a push without failing on a bad body."""
+    """Read what the view needs from a push without failing on a bad body (it runs before the
+    journal: nothing here may raise)."""
     try:
         payload = payload_load(raw)
-    except (ValueError, UnicodeDecodeError):
+    except Exception:
         return Push(payload=None)
     return Push(
         payload=payload,
@@ -143,11 +151,16 @@ def dedupe_key(raw: bytes, push: Push, *, account: str) -> str:
     hash of its bytes, so its retries are recognised too. The account comes first: one citizen
     may write the same words to two of our accounts in the same second."""
     payload = push.payload
+    raw_key = f"{account}:raw:{hashlib.sha256(raw).hexdigest()}"
     if payload is None or push.sender_id is None:
-        return f"{account}:raw:{hashlib.sha256(raw).hexdigest()}"
-    content = canonical_json([payload.get("type"), payload.get("text"), payload.get("data")])
-    digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{account}:{push.sender_id}:{str(payload.get('created_at', ''))[:40]}:{digest}"
+        return raw_key
+    try:
+        content = canonical_json([payload.get("type"), payload.get("text"), payload.get("data")])
+        digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+        created = str(payload.get("created_at", ""))[:40]
+    except Exception:  # runs before the journal: never fail here
+        return raw_key
+    return f"{account}:{push.sender_id}:{created}:{digest}"
 
 
 def created_at_parse(value: Any) -> dt.datetime | None:
@@ -159,14 +172,17 @@ def created_at_parse(value: Any) -> dt.datetime | None:
         return None
 
 
-def _decimal(value: Any) -> Decimal | None:
+def _decimal(value: Any, *, limit: int) -> Decimal | None:
+    """A coordinate within ±``limit`` degrees, to six places; None for anything else."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        number = Decimal(str(value))
+        number = Decimal(str(value)[:40])
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or abs(number) > limit:
+        return None
+    return number.quantize(Decimal("0.000001"))
 
 
 def _media_attachment(kind: str, data: dict[str, Any]) -> IncomingAttachment:
@@ -212,8 +228,10 @@ def push_parse(raw: bytes, *, account: str) -> IncomingMessage | WeiboEvent | Un
         sent_at=sent_at,
     )
     if kind == "position":
-        message.latitude = _decimal(data.get("latitude"))
-        message.longitude = _decimal(data.get("longitude"))
+        message.latitude = _decimal(data.get("latitude"), limit=90)
+        message.longitude = _decimal(data.get("longitude"), limit=180)
+        if message.latitude is None or message.longitude is None:
+            message.latitude = message.longitude = None
         message.address = str(data.get("address") or "")
         message.may_open = False
     elif kind in ("voice", "image"):
