@@ -12,7 +12,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from config.bodylimit import BodyLimit  # noqa: E402
 from config.jobs import start_in_process  # noqa: E402
 from dashboards.routing import websocket_urlpatterns as dashboard_websockets  # noqa: E402
 from integrations.spool import drainer_start, spool_waiting  # noqa: E402
@@ -26,7 +28,7 @@ if spool_waiting():
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimit(django_asgi_app, settings.MAX_REQUEST_BYTES),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns + dashboard_websockets))
         ),

@@ -98,10 +98,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a NUL or invalid character in the address is refused before anything reads it.
-    "config.middleware.UnstorableInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before anything reads the address: a NUL or invalid character in it is refused (with the
+    # security headers of the two above on the refusal).
+    "config.middleware.UnstorableInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -120,9 +121,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Staff login lock-out: 5 failures for one username from one address locks it for 15 minutes;
-# 30 failures from one address, whatever the usernames, lock the address (tickets/lockout.py).
+# after 30 failures from one address, whatever the usernames, that address may try once every
+# 30 seconds (tickets/lockout.py: password spraying, without locking out an office's NAT).
 AXES_HANDLER = "tickets.lockout.StaffLockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "tickets.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "tickets.lockout.username_of"
 LOGIN_IP_FAILURE_LIMIT = envint("LOGIN_IP_FAILURE_LIMIT", 30)
+LOGIN_IP_THROTTLE_SECONDS = envint("LOGIN_IP_THROTTLE_SECONDS", 30)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = envint("LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -257,6 +262,9 @@ REST_FRAMEWORK = {
     # How many reverse proxies stand in front (X-Forwarded-For is trusted only that deep).
     "NUM_PROXIES": envint("NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the browsable API's pages need inline styles and scripts (the CSP refuses
+    # them); people read the API at /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON with a depth limit and no NUL / lone surrogates (tickets/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "tickets.api.parsers.LimitedJSONParser",
@@ -337,6 +345,9 @@ WEBSITE_RATE_LIMIT = os.environ.get("WEBSITE_RATE_LIMIT", "10/hour")
 # Demo mode (`make run` sets DEMO=1): allows load_demo and the demo channel accounts, whose
 # secrets are public. Never on in production.
 DEMO_MODE = envbool("DEMO", False)
+# The largest request body the server reads (config/bodylimit.py): the website form's five
+# 10 MB attachments and its text; anything larger is refused while it streams.
+MAX_REQUEST_BYTES = envint("MAX_REQUEST_MB", 60) * 1024 * 1024
 # Where a channel push waits while the database is away (integrations/spool.py): local disk
 # of each web machine, replayed by that machine's web processes and the inbound-recover job.
 INBOUND_SPOOL_DIR = Path(os.environ.get("INBOUND_SPOOL_DIR", VAR_DIR / "spool"))

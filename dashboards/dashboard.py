@@ -56,11 +56,17 @@ class Params:
         return urlencode(values)
 
 
+# The years a period may lie in: outside them a date's arithmetic (a month's end, a week's
+# start, time zones) overflows, and no figure exists there anyway.
+YEARS = range(2000, 2101)
+
+
 def _date(value: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         return None
+    return day if day.year in YEARS else None
 
 
 def params_parse(data: Mapping[str, str], *, now: dt.datetime) -> Params:
@@ -78,13 +84,15 @@ def params_parse(data: Mapping[str, str], *, now: dt.datetime) -> Params:
     elif month:
         try:
             year, number = (int(part) for part in month.split("-"))
+            if year not in YEARS:
+                raise ValueError(month)
             period = Period.month(year, number)
-        except ValueError:
-            errors.append(f"月份「{month}」无效，已显示上月。")
+        except (ValueError, OverflowError):
+            errors.append(f"月份「{month[:20]}」无效，已显示上月。")
     department_id = None
     raw_department = (data.get("department") or "").strip()
     if raw_department:
-        if raw_department.isdigit():
+        if raw_department.isascii() and raw_department.isdigit() and len(raw_department) < 12:
             department_id = int(raw_department)
         else:
             errors.append("部门无效，已显示全部。")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DataError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -243,6 +243,17 @@ def journal_process(
     except TicketError as exc:
         status, reason, ticket = InboundMessage.Status.REJECTED, str(exc), None
         response = {"action": "rejected", "reason": reason}
+        if not _record(inbound, status, reason, parsed, response, ticket, now):
+            return _stored_answer(inbound)
+    except DataError as exc:
+        # A value the database refuses (too long, out of range) that no parser caught: the
+        # message's fault, not ours — rejected with a reason, not failed.
+        logger.warning(
+            "inbound %s:%s refused by the database: %s", inbound.channel, inbound.pk, exc
+        )
+        status, ticket = InboundMessage.Status.REJECTED, None
+        reason = f"内容超出允许的范围：{exc}"
+        response = {"action": "rejected", "reason": "内容超出允许的长度或范围，请检查后重新提交。"}
         if not _record(inbound, status, reason, parsed, response, ticket, now):
             return _stored_answer(inbound)
     except Exception as exc:

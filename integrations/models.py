@@ -184,4 +184,3 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.get_status_display()})"
-

@@ -159,7 +159,9 @@ def spool_write(request: HttpRequest, *, channel: str, slug: str, verified: bool
             if key in request.META
         },
     )
-    name = f"{time.time_ns():020d}-{channel}-{'v' if verified else 'u'}-{uuid.uuid4().hex[:12]}.json"
+    name = (
+        f"{time.time_ns():020d}-{channel}-{'v' if verified else 'u'}-{uuid.uuid4().hex[:12]}.json"
+    )
     temporary = folder / f".{name}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(item.as_json())
@@ -174,7 +176,12 @@ def spool_write(request: HttpRequest, *, channel: str, slug: str, verified: bool
             os.fsync(directory)
         finally:
             os.close(directory)
-    logger.warning("%s push for %s spooled while the database is unavailable", channel, slug)
+    logger.warning(
+        "%s push for %s spooled while the database is unavailable (%s)",
+        channel,
+        slug,
+        "signature checked" if verified else "signature not checked yet",
+    )
     drainer_start()
     return final
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -14,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from config.cache import fallback_cache as cache
 from sla.calendar_import import CalendarFileError, parse_calendar_file
 from sla.models import CalendarYear, SlaPolicy, WorkingDay
 from sla.services import calendar_replace_years

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from tickets.categories import category_options
 from tickets.models import Category, Channel, Department, RequestType, Role, State, Urgency
+from tickets.text import id_or_none
 from tickets.views.departments import DepartmentNode, department_nodes, subtree_ids
 from tickets.views.queries import QueueFilter
 
@@ -449,9 +450,10 @@ class BulkForm(forms.Form):
         picked = []
         for value in self.data.getlist("pick") if hasattr(self.data, "getlist") else []:
             ticket_id, _, version = str(value).partition(":")
-            if not ticket_id.isdigit():
+            number = id_or_none(ticket_id)
+            if number is None:
                 raise forms.ValidationError("勾选的工单无效。")
-            picked.append((int(ticket_id), int(version) if version.isdigit() else None))
+            picked.append((number, id_or_none(version)))
         if not picked:
             raise forms.ValidationError("请先勾选工单。")
         return picked

@@ -47,3 +47,17 @@ def pinyin_sort_key(text: str) -> str:
 
     syllables = lazy_pinyin(text or "", style=Style.TONE3, errors="default")
     return " ".join(syllable.lower() for syllable in syllables)[:255]
+
+
+ID_MAX = 2**63 - 1  # a PostgreSQL bigint
+
+
+def id_or_none(value: str) -> int | None:
+    """A database id from a string of ASCII digits within a bigint, else None. (``"²"`` is a
+    digit to ``str.isdigit`` but ``int`` refuses it; 5,000 digits are past ``int``'s limit and
+    a bigint's: both once gave a 500.)"""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if number <= ID_MAX else None

@@ -88,6 +88,10 @@ def datetime_parse(value: Any, name: str) -> dt.datetime:
         raise HotlineInvalid(name, f"时间格式无效「{value[:40]}」，应为 yyyy-MM-dd HH:mm:ss")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=CHINA)
+    # Year 1 with +14:00 is before the first moment a datetime can hold in UTC; year 9999
+    # overflows the deadline arithmetic: a work order is of this century.
+    if not 2000 <= parsed.year <= 2100:
+        raise HotlineInvalid(name, f"时间「{value[:40]}」超出范围（2000–2100 年）")
     return parsed
 
 

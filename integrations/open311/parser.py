@@ -78,8 +78,8 @@ def parser_for(client: str) -> Callable[[bytes], IncomingMessage]:
         if phone and not (MOBILE.match(phone) or LANDLINE.match(phone)):
             raise ParseRejected("phone 不是有效的手机或固定电话号码。")
         email = data.get("email", "").lower()
-        if email and not EMAIL.match(email):
-            raise ParseRejected("email 格式无效。")
+        if email and (len(email) > 128 or not EMAIL.match(email)):
+            raise ParseRejected("email 格式无效（最长 128 个字符）。")
         request_type = data.get("attribute[request_type]", "") or RequestType.HELP
         if request_type not in RequestType.values:
             raise ParseRejected(f"attribute[request_type] 无效：{request_type[:20]}")

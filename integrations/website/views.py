@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.csp import file_csp
-from integrations.journal import NotProcessed, inbound_receive
+from integrations.journal import OUTAGE, NotProcessed, inbound_receive
 from integrations.models import InboundMessage
 from integrations.website import ratelimit, tokens
 from integrations.website.forms import (
@@ -161,6 +161,10 @@ def _file_valid(request: HttpRequest, form: CaseForm, dedupe_key: str) -> HttpRe
         # Kept in the journal, taken in by the recovery pass; the same token resubmitted
         # (the citizen's retry) finds that row, so it is never filed twice.
         return _render_file(request, form, status=503, refused=FAILED)
+    except OUTAGE:
+        # Nothing was kept: the citizen still has the form; its files go with it.
+        attachments_discard(stored)
+        raise
     ticket = outcome.inbound.ticket
     if outcome.repeated:  # a simultaneous double click: the first one stored its own files
         attachments_discard(stored)

@@ -40,6 +40,10 @@ NASTY_TEXT = [
     "9" * 400,
 ]
 NASTY_VALUES: list[Any] = [
+    "²",  # a digit to str.isdigit, no number to int
+    "１２３",
+    "9" * 5000,  # past int's 4,300-digit limit
+    -(2**70),
     None,
     True,
     False,
@@ -210,6 +214,15 @@ class Fuzzer:
             fields["MsgType"] = self.random.choice(["location", "text", "event", "image", "EVENT"])
             return render(fields)
         return self.random.randbytes(self.random.randint(1, 2000))
+
+    def extra_query(self) -> dict[str, str]:
+        """Parameters a stranger adds beside the signed ones (never covered by a signature)."""
+        if self.random.random() < 0.7:
+            return {}
+        names = ["encrypt_type", "msg_signature", "openid", "echostr", "x", "timestamp"]
+        return {
+            self.random.choice(names): self.form_text() for _ in range(self.random.randint(1, 3))
+        }
 
 
 def corpus(make: Callable[[Fuzzer], bytes], *, seed: int, count: int) -> list[bytes]:

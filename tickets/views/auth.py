@@ -13,12 +13,12 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from tickets.lockout import address_throttled
 from tickets.models import Role
 from tickets.selectors import user_department_ids, user_role
 
-LOCKED_MESSAGE = (
-    "登录失败次数过多，该账号或本网络已暂时锁定，请 {minutes} 分钟后再试，或联系管理员解锁。"
-)
+LOCKED_MESSAGE = "登录失败次数过多，该账号已暂时锁定，请 {minutes} 分钟后再试，或联系管理员解锁。"
+THROTTLED_MESSAGE = "本网络登录失败次数过多，每 {seconds} 秒只能尝试一次，请稍后再试。"
 
 
 def _cooloff_minutes() -> int:
@@ -53,14 +53,13 @@ class StaffLoginView(auth_views.LoginView):
 def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """The lock-out page (also usable as ``AXES_LOCKOUT_CALLABLE``)."""
     form = StaffAuthenticationForm(request)
+    if address_throttled(request):
+        seconds = int(getattr(settings, "LOGIN_IP_THROTTLE_SECONDS", 30))
+        message = THROTTLED_MESSAGE.format(seconds=seconds)
+    else:
+        message = LOCKED_MESSAGE.format(minutes=_cooloff_minutes())
     return render(
-        request,
-        "inbox/login.html",
-        {
-            "form": form,
-            "locked_message": LOCKED_MESSAGE.format(minutes=_cooloff_minutes()),
-        },
-        status=429,
+        request, "inbox/login.html", {"form": form, "locked_message": message}, status=429
     )
 
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from tickets.errors import TicketError
 from tickets.hotspots.services import hotspot_link, hotspot_merge
+from tickets.text import id_or_none
 from tickets.views.auth import staff_required
 
 RESULTS_KEY = "inbox_bulk_results"  # the queue page's results box (tickets.views.queue)
@@ -20,9 +21,10 @@ def _picks(values: list[str]) -> list[tuple[int, int | None]] | None:
     picks = []
     for value in values:
         ticket_id, _, version = value.partition(":")
-        if not ticket_id.isdigit():
+        number = id_or_none(ticket_id)
+        if number is None:
             return None
-        picks.append((int(ticket_id), int(version) if version.isdigit() else None))
+        picks.append((number, id_or_none(version)))
     return picks
 
 
@@ -36,7 +38,7 @@ def hotspot_act(request: HttpRequest) -> HttpResponse:
     errors = []
     if action not in LABELS:
         errors.append("没有这个操作。")
-    if not lead.isdigit():
+    if id_or_none(lead) is None:
         errors.append("主案无效，请刷新页面后重试。")
     if not picks:
         errors.append("没有可以处理的工单，请刷新页面后重试。")
