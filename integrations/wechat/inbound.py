@@ -29,6 +29,7 @@ from integrations.models import ChannelAccount
 from integrations.outbound.notices import notice_received
 from integrations.wechat import crypto, parser, replies
 from integrations.wechat.events import event_handle
+from tickets.models import Channel
 from tickets.services.intake import IncomingMessage
 
 logger = logging.getLogger(__name__)
@@ -284,9 +285,7 @@ def _claim(request: HttpRequest, account: ChannelAccount, raw: bytes) -> replay.
 @require_http_methods(["GET", "POST"])
 def wechat_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        account = ChannelAccount.objects.filter(
-            kind=ChannelAccount.Kind.WECHAT, slug=slug, active=True
-        ).first()
+        account = ChannelAccount.objects.filter(kind=Channel.WECHAT, slug=slug, active=True).first()
     except spool.OUTAGE:
         if spool.spooled(request) is not None:
             raise spool.StillDown() from None
@@ -314,12 +313,7 @@ def _spool_unverified(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(replies.SUCCESS, content_type="text/plain; charset=utf-8")
 
 
-spool.register("wechat", wechat_endpoint)
-
-
-def _reprocess(inbound: Any) -> None:
-    account = ChannelAccount.objects.get(kind=ChannelAccount.Kind.WECHAT, slug=inbound.account)
+def wechat_reprocess(inbound: Any) -> None:
+    """Take a journaled push in again (the recovery pass, an administrator's retry)."""
+    account = ChannelAccount.objects.get(kind=Channel.WECHAT, slug=inbound.account)
     journal.journal_process(inbound=inbound, parse=push_parser(account))
-
-
-journal.reprocessor_register("wechat", _reprocess)

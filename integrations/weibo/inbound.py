@@ -202,15 +202,10 @@ def _unverified(request: HttpRequest, slug: str) -> HttpResponse:
     return _text("", 200)
 
 
-spool.register(parser.CHANNEL, weibo_endpoint)
-
-
-def _reprocess(inbound: Any) -> None:
+def weibo_reprocess(inbound: Any) -> None:
+    """Take a journaled push or polled item in again (the recovery pass, an administrator)."""
     if (inbound.headers or {}).get("source") == "poll":
         parse: Parser = partial(parser.polled_parse, account=inbound.account)
     else:
         parse = push_parser(inbound.account)
     journal.journal_process(inbound=inbound, parse=parse)
-
-
-journal.reprocessor_register(parser.CHANNEL, _reprocess)
