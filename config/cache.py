@@ -122,7 +122,7 @@ class FallbackCache:
 
     For counters whose loss is cheap (rate limits, throttles): with Redis away each process
     keeps counting on its own, so a limit still holds per process (fail open, never a 500).
-    Replay checks, whose loss is not cheap, do not use this (``integrations.replay``)."""
+    Replay checks, whose loss is not cheap, need no cache: they are the journal's own."""
 
     WARN_EVERY = 60.0  # seconds between two warnings in the log
 

@@ -1,11 +1,12 @@
 """Celery app for production background work (SLA sweep, and later the outbox and reports).
 
-The schedules come from ``config.jobs.JOBS`` so the embedded default runs the same list.
+The schedules come from ``config.jobs.jobs_all()`` so the embedded default runs the same list.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from celery import Celery
@@ -35,7 +36,7 @@ def run_job(name: str) -> str:
 
 
 def _beat_schedule() -> dict[str, dict[str, Any]]:
-    from config.jobs import JOBS
+    from config.jobs import jobs_all
 
     return {
         job.name: {
@@ -44,8 +45,23 @@ def _beat_schedule() -> dict[str, dict[str, Any]]:
             "args": (job.name,),
             "options": {"expires": job.seconds},
         }
-        for job in JOBS
+        for job in jobs_all()
     }
 
 
-app.conf.beat_schedule = _beat_schedule()
+class BeatSchedule(Mapping[str, dict[str, Any]]):
+    """The schedule, read when beat asks for it: this module is loaded before Django is set
+    up, and the channels' jobs (``ChannelSpec.jobs``) are known only once the apps are (beat
+    sets Django up before it builds its scheduler)."""
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return _beat_schedule()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_beat_schedule())
+
+    def __len__(self) -> int:
+        return len(_beat_schedule())
+
+
+app.conf.beat_schedule = BeatSchedule()

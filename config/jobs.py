@@ -3,6 +3,9 @@
 Production: Celery beat sends ``minsheng.run_job`` for each job on its interval and Celery
 workers run it. Embedded default (``make run``): a daemon thread inside the one server process
 runs the same functions on the same intervals, so nothing in the demo is a stub.
+
+``JOBS`` are the project's own; a channel's polling jobs are its ``ChannelSpec.jobs``
+(``jobs_all`` reads both, once the apps are loaded).
 """
 
 from __future__ import annotations
@@ -33,13 +36,12 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("sla-sweep", 30.0, "sla.sweep.sweep_once"),
     Job("outbox", 5.0, "integrations.outbound.processor.outbox_process"),
-    # What an outage left behind: spooled pushes, unanswered journal rows, postponed replay
-    # checks (integrations/recovery.py). Idle, it is one indexed query.
+    # What an outage left behind: spooled pushes and unanswered journal rows
+    # (integrations/recovery.py). Idle, it is one indexed query.
     Job("inbound-recover", 30.0, "integrations.recovery.journal_recover"),
     # Channel media (WeChat/Weibo/12345/Open311 attachments): the outbox's media_download
     # rows in a pass of their own, so a slow download never delays a notice.
     Job("media-download", 10.0, "integrations.media.download.media_process"),
-    Job("weibo-poll", 60.0, "integrations.weibo.poller.poll_all"),
     # Monthly PDF report: from 01:00 on the 1st it queues last month's report if the archive has
     # none, and it generates queued reports (also those asked for on the dashboard, hence the
     # short interval: an idle run is two small queries). See dashboards/report.py.
@@ -52,9 +54,16 @@ JOBS: tuple[Job, ...] = (
 )
 
 
+def jobs_all() -> tuple[Job, ...]:
+    """The project's jobs and every registered channel's (``ChannelSpec.jobs``)."""
+    from integrations.registry import channel_specs
+
+    return (*JOBS, *(job for spec in channel_specs() for job in spec.jobs))
+
+
 def job_run(name: str) -> Any:
     """Run one job now (Celery's Django fix-up manages the worker's DB connections)."""
-    job = next(job for job in JOBS if job.name == name)
+    job = next(job for job in jobs_all() if job.name == name)
     return job.function()()
 
 
@@ -75,11 +84,11 @@ def start_in_process(stop: threading.Event | None = None) -> threading.Thread | 
     def loop() -> None:
         from django.db import close_old_connections
 
-        next_run = {job.name: 0.0 for job in JOBS}
+        next_run: dict[str, float] = {}
         while not stop.is_set():
             now = time.monotonic()
-            for job in JOBS:
-                if now >= next_run[job.name]:
+            for job in jobs_all():
+                if now >= next_run.setdefault(job.name, 0.0):
                     next_run[job.name] = now + job.seconds
                     try:
                         result = job_run(job.name)

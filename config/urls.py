@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config import views
 from integrations import demo_traffic
+from integrations.urls import channel_urlpatterns
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -22,8 +23,9 @@ urlpatterns = [
     path("inbox/", include("tickets.urls")),
     path("dashboards/", include("dashboards.urls")),
     path("public/", include("tickets.public.urls")),
-    path("open311/v2/", include("integrations.open311.urls")),
-    path("", include("integrations.website.urls")),
+    # Every channel's pages and endpoints, where its ChannelSpec mounts them (the website at
+    # the root, Open311 at open311/v2/, the others under integrations/<channel>/).
+    *channel_urlpatterns(),
 ]
 
 if os.environ.get("MINSHENG_BENCH") == "1":  # make bench only: the W0 yardstick view

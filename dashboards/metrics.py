@@ -43,10 +43,10 @@ from dashboards import past, rollup
 from dashboards.values import CHINA as CHINA
 from dashboards.values import DASH as DASH
 from dashboards.values import Figures, Period, Rate, figures_from
+from tickets.channels import channel_labels
 from tickets.models import (
     RESOLUTION_CLOCK_STATES,
     Category,
-    Channel,
     Department,
     RequestType,
     State,
@@ -260,8 +260,8 @@ def group_labels(by: str | None, keys: Iterable[Any]) -> dict[Any, str]:
     if by is None:
         return {key: "合计" for key in keys}
     if by == "channel":
-        names = dict(Channel.choices)
-        return {key: str(names.get(key, key)) for key in keys}
+        channels = channel_labels()
+        return {key: channels.get(key, key) for key in keys}
     if by == "request_type":
         names = dict(RequestType.choices)
         return {key: str(names.get(key, key)) for key in keys}

@@ -13,9 +13,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from integrations.accounts import OPTIONS, AccountError, channel_account_save
+from integrations.accounts import AccountError, account_options, channel_account_save
 from integrations.models import ChannelAccount, InboundMessage, OutboxMessage
+from integrations.registry import AccountField, account_kinds
 from tickets.admin import ReadOnlyAdminMixin, json_block
+from tickets.channels import channel_label
 
 # Enough to read any real message; a huge body is cut rather than freezing the page.
 RAW_BODY_SHOWN = 20_000
@@ -68,29 +70,8 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class ChannelAccountForm(forms.ModelForm):
-    """Options per kind; secrets are write-only (left empty = unchanged, never shown)."""
-
-    mode = forms.ChoiceField(
-        label=_("消息模式（微信）"),
-        required=False,
-        choices=[("", "-"), ("plain", "明文"), ("compatible", "兼容"), ("safe", "安全")],
-    )
-    app_id = forms.CharField(label="AppID（微信）", required=False)
-    original_id = forms.CharField(label=_("原始ID gh_…（微信）"), required=False)
-    uid = forms.CharField(label=_("微博 UID"), required=False)
-    app_key = forms.CharField(label="App Key（微博）", required=False)
-    callback_base = forms.CharField(label=_("回调地址（12345）"), required=False)
-    token = forms.CharField(label="Token（微信）", required=False, widget=forms.PasswordInput)
-    app_secret = forms.CharField(label="AppSecret", required=False, widget=forms.PasswordInput)
-    encoding_aes_key = forms.CharField(
-        label="EncodingAESKey（微信）", required=False, widget=forms.PasswordInput
-    )
-    access_token = forms.CharField(
-        label=_("Access token（微博）"), required=False, widget=forms.PasswordInput
-    )
-    secret = forms.CharField(
-        label=_("共享密钥（12345）"), required=False, widget=forms.PasswordInput
-    )
+    """Options per kind; secrets are write-only (left empty = unchanged, never shown). The
+    option fields are the channels' (``ChannelSpec.account_fields``): ``account_form()``."""
 
     class Meta:
         model = ChannelAccount
@@ -99,7 +80,8 @@ class ChannelAccountForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind") or (self.instance.kind if self.instance.pk else "")
-        values = {key: data.get(key) for key in OPTIONS.get(kind, ()) if data.get(key)}
+        options = account_options()
+        values = {key: data.get(key) for key in options.get(kind, ()) if data.get(key)}
         if kind and data.get("slug"):
             try:
                 with transaction.atomic():
@@ -111,12 +93,39 @@ class ChannelAccountForm(forms.ModelForm):
         return data
 
 
+def _option_field(field: AccountField, channels: list[str]) -> forms.Field:
+    label = f"{field.label}（{'、'.join(channels)}）"
+    if field.choices:
+        return forms.ChoiceField(label=label, required=False, choices=[("", "-"), *field.choices])
+    widget = forms.PasswordInput if field.secret else forms.TextInput
+    return forms.CharField(label=label, required=False, widget=widget)
+
+
+def account_form() -> type[ChannelAccountForm]:
+    """The form with every channel's options, public ones first (the form is built from the
+    registry, so a channel registered later, e.g. under test, has its fields too)."""
+    fields: dict[str, tuple[AccountField, list[str]]] = {}
+    for kind, spec in account_kinds().items():
+        for field in spec.account_fields:
+            _first, channels = fields.setdefault(field.name, (field, []))
+            channels.append(channel_label(kind))
+    ordered = sorted(fields.items(), key=lambda item: item[1][0].secret)
+    attributes = {name: _option_field(field, kinds) for name, (field, kinds) in ordered}
+    return type("ChannelAccountForm", (ChannelAccountForm,), attributes)
+
+
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(admin.ModelAdmin):
     form = ChannelAccountForm
     list_display = ["slug", "kind", "name", "active", "shown_config", "secrets_set"]
     list_filter = ["kind", "active"]
     search_fields = ["slug", "name"]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["form"] = account_form()
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description=_("配置"))
     def shown_config(self, obj: ChannelAccount) -> str:
@@ -164,7 +173,3 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now(), last_error=""
         )
         self.message_user(request, f"已重新排队 {count} 条消息。")
-
-
-# The 12345 code maps have their own admin module in the hotline package.
-from integrations.hotline import admin as hotline_admin  # noqa: E402,F401

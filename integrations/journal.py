@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import InboundMessage
+from integrations.registry import channel_spec_or_none
 from integrations.wire import storable, storable_value, text_problem
 from tickets.errors import TicketError
 from tickets.models import Ticket
@@ -381,19 +382,12 @@ def _refuse_unstorable(message: IncomingMessage) -> None:
         raise ParseRejected(f"{FIELD_NAMES.get(name, name)}（{where}）{why}")
 
 
-Reprocessor = Callable[[InboundMessage], Any]
-_REPROCESSORS: dict[str, Reprocessor] = {}
-
-
-def reprocessor_register(channel: str, reprocess: Reprocessor) -> None:
-    """Name how a channel's journal rows are taken in again (recovery pass, admin action)."""
-    _REPROCESSORS[channel] = reprocess
-
-
 def journal_reprocess(inbound: InboundMessage) -> None:
-    """Take one journaled message in again through its channel. An unanswered row is simply
-    processed; a ``failed`` one (an administrator's retry) is reopened first."""
-    reprocess = _REPROCESSORS.get(inbound.channel)
+    """Take one journaled message in again through its channel (its
+    ``ChannelSpec.reprocess``). An unanswered row is simply processed; a ``failed`` one (an
+    administrator's retry) is reopened first."""
+    spec = channel_spec_or_none(inbound.channel)
+    reprocess = spec.reprocess if spec is not None else None
     if reprocess is None:
         raise LookupError(f"渠道 {inbound.channel} 没有重新处理的方法")
     if inbound.response is not None:

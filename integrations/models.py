@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from integrations.registry import account_kind_choices
+
 
 class InboundMessage(models.Model):
     class Status(models.TextChoices):
@@ -64,26 +66,11 @@ class ChannelAccount(models.Model):
     """A channel account (a WeChat official account, a Weibo account, a 12345 platform).
 
     ``config`` holds what may be shown; ``secrets`` holds tokens and keys, which are never
-    shown again after saving and never logged."""
+    shown again after saving and never logged. Which options each kind takes, and which are
+    secrets, is its channel's ``ChannelSpec.account_fields``; the kinds are the channels that
+    have accounts (a function of the registry: a new channel needs no migration)."""
 
-    class Kind(models.TextChoices):
-        WECHAT = "wechat", _("微信公众号")
-        WEIBO = "weibo", _("微博")
-        HOTLINE = "hotline", _("12345 热线平台")
-
-    # The options each kind takes (also the `channel_account` command's options).
-    PUBLIC_KEYS: dict[str, tuple[str, ...]] = {
-        "wechat": ("mode", "app_id", "original_id", "template_id"),
-        "weibo": ("uid", "app_key", "poll_interval"),
-        "hotline": ("callback_base",),
-    }
-    SECRET_KEYS: dict[str, tuple[str, ...]] = {
-        "wechat": ("token", "app_secret", "encoding_aes_key"),
-        "weibo": ("app_secret", "access_token"),
-        "hotline": ("secret",),
-    }
-
-    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    kind = models.CharField(_("类型"), max_length=16, choices=account_kind_choices)
     slug = models.SlugField(_("标识"), max_length=64, unique=True)
     name = models.CharField(_("名称"), max_length=100, blank=True)
     active = models.BooleanField(_("启用"), default=True)

@@ -4,8 +4,8 @@ What an outage can leave behind, taken in once the database and the cache are ba
 
 1. pushes spooled to local disk while the database was away (``integrations.spool``);
 2. journal rows left ``accepted`` with no answer — stored, then the database went away before
-   they were taken in (or the process died): each channel registers how to take its rows in
-   again (``journal.reprocessor_register``); a row still unfinished after ``MAX_ATTEMPTS``
+   they were taken in (or the process died): each channel's spec says how to take its rows
+   in again (``ChannelSpec.reprocess``); a row still unfinished after ``MAX_ATTEMPTS``
    tries is marked ``failed`` for an administrator;
 
 Taking a row in again is safe whatever else runs: the journal records an answer only on a

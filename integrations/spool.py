@@ -6,8 +6,9 @@ it came, and whether its signature was already checked — and the channel is an
 (WeChat and Weibo: "received"; 12345: 503, so the platform also retries). Nothing that arrived
 is lost to an outage of the database.
 
-The spool is drained by running the very same endpoint view on the stored request
-(``spool_drain``): signature and freshness are checked against the moment it arrived, the
+The spool is drained by running the very same endpoint view on the stored request (the
+channel's ``ChannelSpec.spool_view``, with the request headers its ``spool_headers`` names
+kept; ``spool_drain``): signature and freshness are checked against the moment it arrived, the
 replay check is not run twice, and the journal's dedupe key makes the message a ticket exactly
 once even when the channel's own retry got through first. A draining thread is started in the
 process that spooled (it keeps trying until the database is back), at process start when files
@@ -39,17 +40,18 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from integrations.registry import channel_spec_or_none
+
 logger = logging.getLogger(__name__)
 
 # What a database outage looks like to Django (connection refused or lost, server shutting down).
 OUTAGE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
-# Headers a channel view reads (12345's signature headers, the user agent for the journal).
-KEPT_HEADERS = ("HTTP_X_HOTLINE_TIMESTAMP", "HTTP_X_HOTLINE_NONCE", "HTTP_X_HOTLINE_SIGNATURE")
+# Headers every replay keeps (for the journal), besides those the channel's spec names.
+KEPT_HEADERS = ("REMOTE_ADDR", "HTTP_USER_AGENT")
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_UNVERIFIED_MAX_BYTES = 16 * 1024 * 1024
 
 View = Callable[[HttpRequest, str], HttpResponse]
-_VIEWS: dict[str, View] = {}
 
 
 class SpoolFull(Exception):
@@ -89,9 +91,17 @@ class SpooledRequest:
         return cls(**data)
 
 
-def register(channel: str, view: View) -> None:
-    """Name the view that replays a channel's spooled requests (each inbound module does)."""
-    _VIEWS[channel] = view
+def _view(channel: str) -> View:
+    """The view that replays the channel's spooled requests (its ``ChannelSpec.spool_view``)."""
+    spec = channel_spec_or_none(channel)
+    if spec is None or spec.spool_view is None:
+        raise KeyError(f"渠道 {channel} 没有重放暂存请求的视图")
+    return spec.spool_view
+
+
+def _kept_headers(channel: str) -> tuple[str, ...]:
+    spec = channel_spec_or_none(channel)
+    return (*(spec.spool_headers if spec is not None else ()), *KEPT_HEADERS)
 
 
 def spool_dir() -> Path:
@@ -155,7 +165,7 @@ def spool_write(request: HttpRequest, *, channel: str, slug: str, verified: bool
         verified=verified,
         meta={
             key: str(request.META[key])[:1000]
-            for key in (*KEPT_HEADERS, "REMOTE_ADDR", "HTTP_USER_AGENT")
+            for key in _kept_headers(channel)
             if key in request.META
         },
     )
@@ -276,7 +286,7 @@ def spool_drain() -> DrainResult:
                 continue  # another process is replaying it, or has just done so
             try:
                 item = SpooledRequest.from_json(handle.read())
-                view = _VIEWS[item.channel]
+                view = _view(item.channel)
             except (ValueError, KeyError, TypeError) as exc:
                 _set_aside(path, f"无法读取：{type(exc).__name__}: {exc}")
                 result.failed += 1

@@ -20,7 +20,8 @@ from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import SafeString, mark_safe
 
 from tickets.categories import category_options
-from tickets.models import Category, Channel, Department, RequestType, Role, State, Urgency
+from tickets.channels import channel_choices
+from tickets.models import Category, Department, RequestType, Role, State, Urgency
 from tickets.text import id_or_none
 from tickets.views.departments import DepartmentNode, department_nodes, subtree_ids
 from tickets.views.queries import QueueFilter
@@ -194,7 +195,7 @@ class QueueFilterForm(forms.Form):
     channel = forms.ChoiceField(
         label="渠道",
         required=False,
-        choices=[("", "全部渠道"), *Channel.choices],
+        choices=lambda: [("", "全部渠道"), *channel_choices()],
         widget=FastSelect,
     )
     # Filters need only the id: checked against the lists shown, with no look-up query.

@@ -16,7 +16,8 @@ from django.db.models import QuerySet
 from integrations.models import OutboxMessage
 from integrations.outbound.sms import mask_phone
 from tickets import publication
-from tickets.models import Channel, ExtensionRequest, State, Ticket
+from tickets.channels import channel_labels, channel_way_labels
+from tickets.models import ExtensionRequest, State, Ticket
 from tickets.models_public import PublicRecord
 from tickets.permissions import role_may
 from tickets.selectors import ticket_visible_q, user_role
@@ -38,14 +39,6 @@ CALLBACK_KINDS = {
     "extension_requested": "延期申请回告",
     "replied": "答复回告",
 }
-# How a notice went out (OutboxMessage.via: "<channel>:<way>" or the SMS backend).
-VIA_LABELS = {
-    "wechat:custom": "微信客服消息",
-    "wechat:template": "微信模板消息",
-    "weibo:message": "微博私信",
-    "weibo:comment_reply": "微博评论回复",
-    "weibo:comment_create": "微博评论",
-}
 
 
 @dataclass(frozen=True)
@@ -63,7 +56,7 @@ class CaseLine:
 
 def _lines(rows: Any) -> list[CaseLine]:
     states = dict(State.choices)
-    channels = dict(Channel.choices)
+    channels = channel_labels()
     return [
         CaseLine(
             case_no=row["case_no"],
@@ -118,14 +111,16 @@ class NoticeLine:
     error: str
 
 
-def _way(row: OutboxMessage, channels: dict[str, str]) -> str:
+def _way(row: OutboxMessage, channels: dict[str, str], ways: dict[str, str]) -> str:
+    """How a notice went out (``via``: "<channel>:<way>", named by the channel's spec, or the
+    SMS backend)."""
     channel = channels.get(row.channel, row.channel)
     if row.kind == "hotline_callback":
         return "12345 平台回告"
     if row.via.startswith("sms"):
         return f"短信 {mask_phone(row.recipient)}" if row.recipient.isdigit() else "短信"
     if row.via:
-        return VIA_LABELS.get(row.via, f"{channel}（{row.via}）")
+        return ways.get(row.via, f"{channel}（{row.via}）")
     return str(channel)
 
 
@@ -133,7 +128,7 @@ def ticket_notices(*, ticket: Ticket) -> list[NoticeLine]:
     """Every outbox message of the ticket, oldest first: what the citizen was told, through
     which way, and whether it arrived. The caller has checked the ticket (``ticket_access``);
     the notices are the ticket's own, so they share its scope."""
-    channels = {value: str(label) for value, label in Channel.choices}
+    channels, ways = channel_labels(), channel_way_labels()
     statuses = dict(OutboxMessage.Status.choices)
     lines = []
     for row in OutboxMessage.objects.filter(ticket_id=ticket.pk).order_by("created_at", "id"):
@@ -149,7 +144,7 @@ def ticket_notices(*, ticket: Ticket) -> list[NoticeLine]:
         lines.append(
             NoticeLine(
                 kind=kind,
-                way=_way(row, channels),
+                way=_way(row, channels, ways),
                 status=row.status,
                 status_label=str(statuses.get(row.status, row.status)),
                 created_at=row.created_at,

@@ -1,5 +1,5 @@
 """Admin for a 12345 platform's code maps: its unit codes → our departments, its
-classification codes → our categories (imported by ``integrations.admin``)."""
+classification codes → our categories (imported by the hotline's ``channel`` module)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from integrations.models import ChannelAccount, HotlineCodeMap
+from tickets.models import Channel
 
 
 class HotlineCodeMapForm(forms.ModelForm):
@@ -39,7 +40,7 @@ class HotlineCodeMapForm(forms.ModelForm):
         data = super().clean() or {}
         kind = data.get("kind")
         account = data.get("account")
-        if account is not None and account.kind != ChannelAccount.Kind.HOTLINE:
+        if account is not None and account.kind != Channel.HOTLINE:
             self.add_error("account", _("请选择 12345 热线平台账号。"))
         if kind == HotlineCodeMap.Kind.UNIT:
             if data.get("department") is None:
@@ -85,5 +86,5 @@ class HotlineCodeMapAdmin(admin.ModelAdmin):
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Any:
         if db_field.name == "account":
-            kwargs["queryset"] = ChannelAccount.objects.filter(kind=ChannelAccount.Kind.HOTLINE)
+            kwargs["queryset"] = ChannelAccount.objects.filter(kind=Channel.HOTLINE)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

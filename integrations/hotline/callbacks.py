@@ -66,7 +66,7 @@ def on_ticket_event(event: TicketEvent) -> None:
     if ticket.channel != Channel.HOTLINE or not ticket.external_ref:
         return
     account = ChannelAccount.objects.filter(
-        slug=ticket.channel_account, kind=ChannelAccount.Kind.HOTLINE
+        slug=ticket.channel_account, kind=Channel.HOTLINE
     ).first()
     if account is None:
         logger.warning("hotline ticket %s: no account %r", ticket.pk, ticket.channel_account)

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations import journal, spool
+from integrations import spool
 from integrations.accounts import account_active
 from integrations.hotline import orders, signing
 from integrations.hotline.parser import (
@@ -130,7 +130,7 @@ def _headers(request: HttpRequest) -> dict[str, str]:
 @require_POST
 def orders_receive(request: HttpRequest, slug: str) -> JsonResponse:
     try:
-        account = account_active(kind=ChannelAccount.Kind.HOTLINE, slug=slug)
+        account = account_active(kind=CHANNEL, slug=slug)
     except spool.OUTAGE:  # the database is away and this process never saw the account
         return _keep(request, slug, verified=False)
     if account is None:
@@ -427,13 +427,8 @@ HANDLERS: dict[str, Callable[[ChannelAccount, HotlineOrder], Handled]] = {
 }
 
 
-spool.register(CHANNEL, orders_receive)
-
-
-def _reprocess(inbound: InboundMessage) -> None:
-    account = ChannelAccount.objects.get(kind=ChannelAccount.Kind.HOTLINE, slug=inbound.account)
+def orders_reprocess(inbound: InboundMessage) -> None:
+    """Take a journaled work order in again (the recovery pass, an administrator's retry)."""
+    account = ChannelAccount.objects.get(kind=CHANNEL, slug=inbound.account)
     raw = bytes(inbound.raw_body)
     order_receive(account=account, order=order_parse(raw), raw=raw, headers=inbound.headers)
-
-
-journal.reprocessor_register(CHANNEL, _reprocess)

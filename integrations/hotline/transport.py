@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from integrations.hotline import signing
 from integrations.hotline.callbacks import KIND
-from integrations.media.download import register_media_fetcher
 from integrations.media.fetch import Fetched, Limits, http_fetch
 from integrations.media.sniff import kind_of_hint
 from integrations.models import ChannelAccount, OutboxMessage
@@ -190,6 +189,3 @@ def media_fetch(account: Any, attachment: Any, limits: Limits) -> Fetched:
     )
     fetched.via = "hotline:signed" if headers else "hotline:url"
     return fetched
-
-
-register_media_fetcher("hotline", media_fetch)

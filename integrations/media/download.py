@@ -4,9 +4,9 @@ Intake records a WeChat image/voice/video, a Weibo image or voice, a 12345 attac
 Open311 ``media_url`` as a ``pending`` Attachment; the event hook (``integrations.media.queue``)
 writes this row in the same transaction. The outbox worker, in a pass of its own
 (``media_process``, the ``media-download`` job of ``config.jobs``), hands each row to the
-fetcher its channel's transport registered (``register_media_fetcher``): WeChat's ``media/get``
-with the account's access token, Weibo's ``mss/msget``, a signed GET on the 12345 platform;
-channels without a fetcher of their own get the guarded URL download. The file goes to the
+fetcher its channel's spec names (``ChannelSpec.media``): WeChat's ``media/get`` with the
+account's access token, Weibo's ``mss/msget``, a signed GET on the 12345 platform, the guarded
+URL download (``url_fetch``) for Open311. The file goes to the
 default (private) storage under a random name, like website uploads, and only then is the row
 pointed at it (``tickets.services.attachments``).
 
@@ -35,10 +35,10 @@ from integrations.outbound.processor import (
     MAX_ATTEMPTS,
     OutboxReport,
     Result,
-    _load_transport,
     outbox_process,
     register_outbox_handler,
 )
+from integrations.registry import channel_spec_or_none
 from tickets.models import Attachment
 from tickets.services.attachments import attachment_download_failed, attachment_downloaded
 
@@ -52,12 +52,12 @@ BUDGET_SECONDS = 30.0
 
 # fetcher(account, attachment, limits) -> the downloaded file; raises DeliveryError
 MediaFetcher = Callable[[Any, Attachment, Limits], Fetched]
-_FETCHERS: dict[str, MediaFetcher] = {}
 
 
-def register_media_fetcher(channel: str, fetcher: MediaFetcher) -> None:
-    """How to download a channel's media (registered by its ``transport`` at import)."""
-    _FETCHERS[channel] = fetcher
+def media_fetcher(channel: str) -> MediaFetcher:
+    """How a channel's media are downloaded: its spec's fetcher, else the guarded URL."""
+    spec = channel_spec_or_none(channel)
+    return spec.media if spec is not None and spec.media is not None else url_fetch
 
 
 def expected_kind(attachment: Attachment) -> str:
@@ -103,8 +103,7 @@ def media_download_handle(row: OutboxMessage) -> Result:
         return Result("sent", via="media:stored")
     if attachment.download != Attachment.Download.PENDING:
         return Result("failed", error=attachment.download_error or "附件不在待下载状态")
-    _load_transport(row.channel)
-    fetcher = _FETCHERS.get(row.channel) or url_fetch
+    fetcher = media_fetcher(row.channel)
     try:
         try:
             fetched = fetcher(row.account, attachment, Limits.from_settings())

@@ -12,11 +12,17 @@ from django.utils import timezone
 
 from integrations.media.download import KIND
 from integrations.models import ChannelAccount, OutboxMessage
+from integrations.registry import channel_spec_or_none
 from tickets.models import Attachment, TicketEvent
 
 EVENTS = frozenset({"created", "citizen_message"})
-# Website uploads come with their files: their tickets never have anything to download.
-CHANNELS = frozenset({"wechat", "weibo", "hotline", "open311"})
+
+
+def _downloads(channel: str) -> bool:
+    """Whether the channel sends media to download (``ChannelSpec.media``); website uploads
+    come with their files."""
+    spec = channel_spec_or_none(channel)
+    return spec is not None and spec.media is not None
 
 
 def _account(channel: str, slug: str) -> ChannelAccount | None:
@@ -29,7 +35,7 @@ def on_ticket_event(event: TicketEvent) -> None:
     """Write the outbox rows that download the pending channel media an event brought (its
     payload's ``attachments``: a message without any costs no statement here)."""
     ids = (event.payload or {}).get("attachments") or []
-    if event.kind not in EVENTS or not ids or event.ticket.channel not in CHANNELS:
+    if event.kind not in EVENTS or not ids or not _downloads(event.ticket.channel):
         return
     ticket = event.ticket
     pending = Attachment.objects.filter(

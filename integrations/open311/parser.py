@@ -117,8 +117,6 @@ def parser_for(client: str) -> Callable[[bytes], IncomingMessage]:
     return parse
 
 
-def _reprocess(inbound: Any) -> None:
+def open311_reprocess(inbound: Any) -> None:
+    """Take a journaled request in again (the recovery pass, an administrator's retry)."""
     journal.journal_process(inbound=inbound, parse=parser_for(inbound.account))
-
-
-journal.reprocessor_register(CHANNEL, _reprocess)

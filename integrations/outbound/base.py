@@ -1,11 +1,10 @@
 """The contract between the outbox worker and the channel transports.
 
-A channel package registers a sender for citizen notices with ``register_notice_sender`` (at
-import time of its ``transport`` module, imported by ``IntegrationsConfig.ready``). A sender
-either returns a short description of how it sent (``"wechat:custom"``) or raises
-``DeliveryError``: ``permanent=True`` means retrying the same way is pointless (e.g. outside
-WeChat's 48-hour window), so the worker falls back to the next way (template, SMS, ...);
-otherwise the worker retries later with backoff.
+A channel lists its ways to send a citizen notice in its ``ChannelSpec.senders``
+(``integrations.registry``). A sender either returns a short description of how it sent
+(``"wechat:custom"``) or raises ``DeliveryError``: ``permanent=True`` means retrying the same
+way is pointless (e.g. outside WeChat's 48-hour window), so the worker falls back to the next
+way (template, SMS, ...); otherwise the worker retries later with backoff.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from integrations.registry import channel_spec_or_none
 
 
 class DeliveryError(Exception):
@@ -35,15 +36,9 @@ class Notice:
 
 # sender(account, identity_value, notice, identity) -> how it was sent
 NoticeSender = Callable[[Any, str, Notice, Any], str]
-_SENDERS: dict[str, list[tuple[str, NoticeSender]]] = {}
-
-
-def register_notice_sender(channel: str, name: str, sender: NoticeSender) -> None:
-    """Add a way to reach a citizen of ``channel``; ways are tried in registration order."""
-    ways = _SENDERS.setdefault(channel, [])
-    if all(existing != name for existing, _ in ways):
-        ways.append((name, sender))
 
 
 def notice_senders(channel: str) -> list[tuple[str, NoticeSender]]:
-    return list(_SENDERS.get(channel, []))
+    """The ways to reach a citizen of ``channel``, in the order they are tried."""
+    spec = channel_spec_or_none(channel)
+    return list(spec.senders) if spec is not None else []

@@ -4,12 +4,16 @@
 inside the transaction that wrote the event, so the notice exists exactly when the change
 does. It only writes an ``OutboxMessage``; the outbox worker sends it later.
 
-Hotline cases get no notice from us (the 12345 platform tells the caller, through the
-callbacks), nor do imported history, merged or invalid cases.
+Who gets notices and how is the channel's ``ChannelSpec`` (``integrations.registry``): its
+``identity_kind`` (how its citizens are addressed), ``conversational`` (whether they can
+answer by replying) and ``notices`` — hotline cases get none from us (the 12345 platform tells
+the caller, through the callbacks), nor do imported history (no channel package), merged or
+invalid cases. A channel value without a spec stops the start (``integrations.E001``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -17,8 +21,12 @@ from django.utils import timezone
 
 from integrations.models import ChannelAccount, OutboxMessage
 from integrations.outbound.base import Notice
-from tickets.models import Channel, CitizenIdentity, Reply, State, Ticket, TicketEvent
+from integrations.registry import ChannelSpec, channel_spec_or_none
+from tickets.models import CitizenIdentity, Reply, State, Ticket, TicketEvent
+from tickets.models.choices import INTERNAL_CHANNELS
 from tickets.services.intake import lookup_url
+
+logger = logging.getLogger(__name__)
 
 KIND = "citizen_notice"
 # timeline event -> notice kind
@@ -28,23 +36,25 @@ NOTICE_EVENTS = {
     "extension_approved": "extended",
     "reply": "replied",
 }
-SILENT_CHANNELS = frozenset({Channel.HOTLINE, Channel.IMPORT})
 SILENT_STATES = frozenset({State.MERGED, State.INVALID})
-# Channels where the citizen can answer a notice by replying to it.
-CONVERSATION_CHANNELS = frozenset({Channel.WECHAT, Channel.WEIBO})
-# How a citizen of each channel is addressed in that channel.
-IDENTITY_KIND: dict[str, str] = {
-    Channel.WEBSITE: CitizenIdentity.Kind.PHONE,
-    Channel.WECHAT: CitizenIdentity.Kind.WECHAT_OPENID,
-    Channel.WEIBO: CitizenIdentity.Kind.WEIBO_UID,
-    Channel.OPEN311: CitizenIdentity.Kind.PHONE,
-}
 FIELD_MAX = 20  # template message fields show at most 20 characters
 
 
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= FIELD_MAX else text[: FIELD_MAX - 1] + "…"
+
+
+def _spec(channel: str) -> ChannelSpec | None:
+    spec = channel_spec_or_none(channel)
+    if spec is None and channel not in INTERNAL_CHANNELS:
+        logger.error("channel %r has no ChannelSpec: its citizens get no notice", channel)
+    return spec
+
+
+def _conversational(channel: str) -> bool:
+    spec = channel_spec_or_none(channel)
+    return spec is not None and spec.conversational
 
 
 def _day(value: Any) -> str:
@@ -65,7 +75,7 @@ def notice_for(event: TicketEvent, ticket: Ticket) -> Notice | None:
         remark = f"预计 {due} 前办结"
     elif kind == "request_info":
         question = str(payload.get("question", ""))
-        how = "请直接回复本消息，或" if ticket.channel in CONVERSATION_CHANNELS else "请"
+        how = "请直接回复本消息，或" if _conversational(ticket.channel) else "请"
         text = (
             f"关于您的诉求（编号 {case_no}），承办部门需要您补充：{question}"
             f" {how}凭编号和查询码在 {url} 补充。"
@@ -102,7 +112,8 @@ def recipient_for(ticket: Ticket) -> tuple[str, str]:
     citizen = ticket.citizen
     if citizen is None:
         return "", ""
-    kind = IDENTITY_KIND.get(ticket.channel)
+    spec = channel_spec_or_none(ticket.channel)
+    kind = spec.identity_kind if spec is not None and spec.identity_kind else None
     identities = CitizenIdentity.objects.filter(citizen=citizen)
     if kind is not None:
         identities = identities.filter(kind=kind)
@@ -134,7 +145,8 @@ def on_ticket_event(event: TicketEvent) -> None:
     if event.kind not in NOTICE_EVENTS:
         return
     ticket = Ticket.objects.select_related("citizen").get(pk=event.ticket_id)
-    if ticket.channel in SILENT_CHANNELS or ticket.state in SILENT_STATES:
+    spec = _spec(ticket.channel)
+    if spec is None or not spec.notices or ticket.state in SILENT_STATES:
         return
     notice = notice_for(event, ticket)
     if notice is None:
@@ -162,7 +174,7 @@ def notice_received(*, inbound: Any) -> OutboxMessage | None:
     passive reply that would have carried the case number never reached the citizen."""
     response = inbound.response or {}
     text = str(response.get("reply") or "")
-    if inbound.ticket_id is None or not text or inbound.channel not in CONVERSATION_CHANNELS:
+    if inbound.ticket_id is None or not text or not _conversational(inbound.channel):
         return None
     ticket = Ticket.objects.select_related("citizen").get(pk=inbound.ticket_id)
     identity_kind, recipient = recipient_for(ticket)

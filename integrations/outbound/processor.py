@@ -8,15 +8,14 @@ A worker that dies mid-send leaves the row to be retried when the lease runs out
 
 Kinds:
 
-- ``citizen_notice``: the ways registered for the ticket's channel (``notice_senders``) in
+- ``citizen_notice``: the ticket's channel's ways (``ChannelSpec.senders``) in
   order, then SMS when the citizen has a phone number; a permanent ``DeliveryError`` moves on
   to the next way, a transient one retries the row later (30 s, doubling, at most 1 h; failed
   after ``MAX_ATTEMPTS``). With no way left the notice is undeliverable, and the ticket's
   timeline says so, for the handler to see.
-- ``hotline_callback``: handed to the hotline package's own loop
-  (``integrations.hotline.transport.process_hotline_callbacks``, which keeps each ticket's
-  callbacks in order); without it, sent one by one with its ``send_callback(message)``; while
-  neither exists the rows wait.
+- a channel's own kinds: its ``ChannelSpec.outbox_handlers`` (one row at a time, as any
+  other kind) or ``outbox_loops`` (the channel sends its kind's due rows itself, first in each
+  pass: the 12345 callbacks, which keep each ticket's callbacks in order).
 - other kinds: handlers registered with ``register_outbox_handler``; unknown kinds wait. A
   kind registered with ``own_pass=True`` (media downloads, which may take a minute each) is
   left out of the ordinary pass and sent by ``outbox_process(kinds=...)`` in a job of its
@@ -26,7 +25,6 @@ Kinds:
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import time
 from collections import Counter
@@ -41,6 +39,7 @@ from django.utils import timezone
 from integrations.models import OutboxMessage
 from integrations.outbound import sms
 from integrations.outbound.base import DeliveryError, Notice, notice_senders
+from integrations.registry import outbox_handler, outbox_loops
 from tickets.models import CitizenIdentity, Ticket
 from tickets.services.citizen import ticket_notice_undeliverable
 
@@ -51,7 +50,7 @@ BACKOFF_FIRST = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
 LEASE = dt.timedelta(minutes=5)
 NOT_READY_DELAY = dt.timedelta(minutes=1)
-NOTICE_KIND, HOTLINE_KIND = "citizen_notice", "hotline_callback"
+NOTICE_KIND = "citizen_notice"
 
 
 @dataclass
@@ -99,18 +98,6 @@ def backoff(attempts: int) -> dt.timedelta:
 # --- citizen notices ---------------------------------------------------------------------
 
 
-def _load_transport(channel: str) -> None:
-    """Import the channel's transport so its senders are registered (no-op if it has none)."""
-    try:
-        importlib.import_module(f"integrations.{channel}.transport")
-    except ModuleNotFoundError as exc:
-        if (
-            exc.name != f"integrations.{channel}.transport"
-            and exc.name != f"integrations.{channel}"
-        ):
-            raise
-
-
 def _identity(ticket: Ticket, row: OutboxMessage) -> CitizenIdentity | None:
     kind = str(row.payload.get("identity_kind", ""))
     if ticket.citizen_id is None or not kind or not row.recipient:
@@ -131,7 +118,6 @@ def send_citizen_notice(row: OutboxMessage) -> Result:
     )
     if ticket is None:
         return Result("undeliverable", error="工单已不存在")
-    _load_transport(row.channel)
     identity = _identity(ticket, row)
     reasons: list[str] = []
     ways = notice_senders(row.channel)
@@ -167,37 +153,7 @@ def send_citizen_notice(row: OutboxMessage) -> Result:
     return Result("sent", via=f"sms:{backend}")
 
 
-# --- 12345 callbacks ---------------------------------------------------------------------
-
-
-def _hotline_transport() -> Any:
-    try:
-        return importlib.import_module("integrations.hotline.transport")
-    except ImportError:
-        return None
-
-
-def hotline_loop() -> Callable[..., int] | None:
-    """The hotline package's own loop, which keeps each ticket's callbacks in order."""
-    return getattr(_hotline_transport(), "process_hotline_callbacks", None)
-
-
-def send_hotline_callback(row: OutboxMessage) -> Result:
-    """One callback, for when the hotline package offers ``send_callback`` but no loop."""
-    send_callback = getattr(_hotline_transport(), "send_callback", None)
-    if send_callback is None:
-        return Result("wait", error="12345 回调发送尚未启用")
-    try:
-        via = send_callback(row)
-    except DeliveryError as exc:
-        return Result("failed" if exc.permanent else "retry", error=str(exc))
-    return Result("sent", via=str(via or "hotline")[:32])
-
-
-BUILTIN: dict[str, Handler] = {
-    NOTICE_KIND: send_citizen_notice,
-    HOTLINE_KIND: send_hotline_callback,
-}
+BUILTIN: dict[str, Handler] = {NOTICE_KIND: send_citizen_notice}
 
 
 # --- the pass ----------------------------------------------------------------------------
@@ -233,11 +189,7 @@ def _lease(
 
 
 def _dispatch(row: OutboxMessage) -> Result:
-    handler = _HANDLERS.get(row.kind) or BUILTIN.get(row.kind)
-    if handler is None:
-        # A channel registers its own kinds when its transport module is imported.
-        _load_transport(row.channel)
-        handler = _HANDLERS.get(row.kind)
+    handler = _HANDLERS.get(row.kind) or BUILTIN.get(row.kind) or outbox_handler(row.kind)
     if handler is None:
         return Result("wait", error=f"未知的消息类型 {row.kind}")
     return handler(row)
@@ -296,15 +248,16 @@ def outbox_process(
     skip: set[int] = set()
     exclude_kinds: set[str] = set() if kinds is not None else set(_OWN_PASS)
     started = time.monotonic()
-    loop = hotline_loop() if kinds is None or HOTLINE_KIND in kinds else None
-    if loop is not None:
-        exclude_kinds.add(HOTLINE_KIND)
+    for loop_kind, loop in outbox_loops():
+        if kinds is not None and loop_kind not in kinds:
+            continue
+        exclude_kinds.add(loop_kind)
         try:
             tried = loop(now)
             if tried:
-                report.handled[HOTLINE_KIND] += tried
+                report.handled[loop_kind] += tried
         except Exception:
-            logger.exception("outbox: the 12345 callback loop failed")
+            logger.exception("outbox: the %s loop failed", loop_kind)
     for _ in range(limit):
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             break

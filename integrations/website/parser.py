@@ -42,8 +42,6 @@ def website_message(body: bytes) -> IncomingMessage:
     )
 
 
-def _reprocess(inbound: Any) -> None:
+def website_reprocess(inbound: Any) -> None:
+    """Take a journaled form in again (the recovery pass, an administrator's retry)."""
     journal.journal_process(inbound=inbound, parse=website_message)
-
-
-journal.reprocessor_register(Channel.WEBSITE, _reprocess)

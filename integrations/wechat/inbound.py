@@ -42,6 +42,7 @@ from integrations.models import ChannelAccount
 from integrations.outbound.notices import notice_received
 from integrations.wechat import crypto, parser, replies
 from integrations.wechat.events import event_handle
+from tickets.models import Channel
 from tickets.services.intake import IncomingMessage
 
 logger = logging.getLogger(__name__)
@@ -273,7 +274,7 @@ def _refuse(
 @require_http_methods(["GET", "POST"])
 def wechat_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        account = account_active(kind=ChannelAccount.Kind.WECHAT, slug=slug)
+        account = account_active(kind=Channel.WECHAT, slug=slug)
     except spool.OUTAGE:  # the database is away and this process never saw the account
         if spool.spooled(request) is not None:
             raise spool.StillDown() from None
@@ -301,12 +302,7 @@ def _spool_unverified(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(replies.SUCCESS, content_type="text/plain; charset=utf-8")
 
 
-spool.register("wechat", wechat_endpoint)
-
-
-def _reprocess(inbound: Any) -> None:
-    account = ChannelAccount.objects.get(kind=ChannelAccount.Kind.WECHAT, slug=inbound.account)
+def wechat_reprocess(inbound: Any) -> None:
+    """Take a journaled push in again (the recovery pass, an administrator's retry)."""
+    account = ChannelAccount.objects.get(kind=Channel.WECHAT, slug=inbound.account)
     journal.journal_process(inbound=inbound, parse=push_parser(account))
-
-
-journal.reprocessor_register("wechat", _reprocess)

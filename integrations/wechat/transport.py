@@ -1,7 +1,7 @@
 """Outbound WeChat: customer-service text messages and template messages (wechatpy's client).
 
-Registered at import as the two ways to reach a WeChat citizen, tried in this order by the
-outbox worker: a customer-service message (only within 48 hours of the citizen's last
+The two ways to reach a WeChat citizen (the channel's ``SPEC.senders``), tried in this order
+by the outbox worker: a customer-service message (only within 48 hours of the citizen's last
 interaction), then a template message (only when the account has a template). A permanent
 ``DeliveryError`` tells the worker to fall back to the next way (in the end SMS).
 
@@ -27,11 +27,10 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
-from integrations.media.download import register_media_fetcher
 from integrations.media.fetch import ApiJson, Fetched, Limits, api_fetch, http_fetch
 from integrations.media.sniff import kind_of_hint
 from integrations.models import ChannelAccount
-from integrations.outbound.base import DeliveryError, Notice, register_notice_sender
+from integrations.outbound.base import DeliveryError, Notice
 
 logger = logging.getLogger(__name__)
 
@@ -273,8 +272,3 @@ def media_fetch(account: Any, attachment: Any, limits: Limits) -> Fetched:
         fetched.via = "wechat:picurl"
         return fetched
     raise DeliveryError("消息没有 MediaId，也没有图片地址", permanent=True)
-
-
-register_notice_sender("wechat", "wechat_custom", send_custom)
-register_notice_sender("wechat", "wechat_template", send_template)
-register_media_fetcher("wechat", media_fetch)

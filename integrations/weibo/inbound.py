@@ -89,7 +89,7 @@ def weibo_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return _text("只支持 GET 和 POST。", 405)
     try:
-        account = account_active(kind=ChannelAccount.Kind.WEIBO, slug=slug)
+        account = account_active(kind=parser.CHANNEL, slug=slug)
     except spool.OUTAGE:  # the database is away and this process never saw the account
         return _unverified(request, slug)
     if account is None:
@@ -187,15 +187,10 @@ def _unverified(request: HttpRequest, slug: str) -> HttpResponse:
     return _text("", 200)
 
 
-spool.register(parser.CHANNEL, weibo_endpoint)
-
-
-def _reprocess(inbound: Any) -> None:
+def weibo_reprocess(inbound: Any) -> None:
+    """Take a journaled push or polled item in again (the recovery pass, an administrator)."""
     if (inbound.headers or {}).get("source") == "poll":
         parse: Parser = partial(parser.polled_parse, account=inbound.account)
     else:
         parse = push_parser(inbound.account)
     journal.journal_process(inbound=inbound, parse=parse)
-
-
-journal.reprocessor_register(parser.CHANNEL, _reprocess)

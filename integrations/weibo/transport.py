@@ -23,12 +23,11 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 
-from integrations.media.download import register_media_fetcher
 from integrations.media.fetch import ApiJson, Fetched, Limits, api_fetch, http_fetch
 from integrations.media.sniff import kind_of_hint
 from integrations.models import ChannelAccount, OutboxMessage
-from integrations.outbound.base import DeliveryError, Notice, register_notice_sender
-from integrations.outbound.processor import Result, register_outbox_handler
+from integrations.outbound.base import DeliveryError, Notice
+from integrations.outbound.processor import Result
 from integrations.weibo.parser import COMMENT_LIMIT, REPLY_LIMIT, SENDER_KIND
 
 logger = logging.getLogger(__name__)
@@ -206,8 +205,3 @@ def media_fetch(account: Any, attachment: Any, limits: Limits) -> Fetched:
         raise _error_from(answer.status if answer.status >= 400 else 400, body)
     answer.via = "weibo:msget"
     return answer
-
-
-register_notice_sender("weibo", "weibo_message", weibo_message_send)
-register_outbox_handler(COMMENT_REPLY_KIND, comment_reply_handle)
-register_media_fetcher("weibo", media_fetch)

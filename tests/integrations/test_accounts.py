@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.models import ChannelAccount
+from integrations.registry import channel_spec
 from tests.integrations.replay import create_accounts, load
 
 
@@ -16,12 +17,13 @@ def test_it_creates_every_fixture_account_without_printing_secrets(channel, db, 
     for entry in load(channel)["accounts"]:
         account = ChannelAccount.objects.get(slug=entry["slug"])
         assert account.kind == entry["kind"]
-        for key in ChannelAccount.SECRET_KEYS[account.kind]:
+        spec = channel_spec(account.kind)
+        for key in spec.secret_keys:
             if key in entry:
                 assert account.secret(key) == str(entry[key])
                 assert str(entry[key]) not in out
                 assert str(entry[key]) not in repr(account)
-        for key in ChannelAccount.PUBLIC_KEYS[account.kind]:
+        for key in spec.public_keys:
             if key in entry:
                 assert account.config[key] == str(entry[key])
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 import threading
-import types
 from typing import Any
 
 import pytest
@@ -17,8 +15,9 @@ from django.utils import timezone
 
 from integrations.models import ChannelAccount, OutboxMessage
 from integrations.outbound import processor
-from integrations.outbound.base import DeliveryError, Notice, register_notice_sender
-from integrations.outbound.processor import backoff, outbox_process
+from integrations.outbound.base import DeliveryError, Notice
+from integrations.outbound.processor import Result, backoff, outbox_process
+from integrations.registry import ChannelSpec, channel_register, channel_unregister
 from tests.conftest import requires_postgres, run_together, walk
 from tickets import services
 from tickets.models import Citizen, CitizenIdentity, Ticket, TicketEvent
@@ -52,15 +51,21 @@ class FakeWays:
 
 
 WAYS = FakeWays()
-register_notice_sender(CHANNEL, "first", WAYS.sender("first"))
-register_notice_sender(CHANNEL, "second", WAYS.sender("second"))
+SPEC = ChannelSpec(
+    kind=CHANNEL,
+    badge="测",
+    label="测试渠道",
+    senders=(("first", WAYS.sender("first")), ("second", WAYS.sender("second"))),
+)
 
 
 @pytest.fixture(autouse=True)
-def fresh_ways(monkeypatch: pytest.MonkeyPatch) -> FakeWays:
+def fresh_ways(monkeypatch: pytest.MonkeyPatch) -> Any:
     WAYS.reset()
     monkeypatch.setenv("SMS_BACKEND", "log")
-    return WAYS
+    channel_register(SPEC)
+    yield WAYS
+    channel_unregister(CHANNEL)
 
 
 @pytest.fixture
@@ -268,30 +273,39 @@ def test_it_keeps_going_past_a_row_that_breaks(fake_ticket, fresh_ways):
     assert row.status == "sent"
 
 
-def test_it_leaves_hotline_callbacks_waiting_until_their_transport_exists(make_ticket, monkeypatch):
-    ticket = make_ticket(channel="hotline")
+def test_it_leaves_a_channel_kind_waiting_until_its_channel_is_registered(make_ticket):
+    ticket = make_ticket(channel=CHANNEL)
     now = timezone.now()
     row = OutboxMessage.objects.create(
-        kind="hotline_callback",
-        channel="hotline",
+        kind="fakecb_callback",
+        channel="fakecb",
         ticket=ticket,
         payload={"event": "accepted"},
         idempotency_key="callback:test",
         created_at=now,
         next_attempt_at=now,
     )
-    monkeypatch.setitem(sys.modules, "integrations.hotline.transport", None)
     outbox_process()
     row.refresh_from_db()
     assert row.status == "pending" and row.attempts == 0 and row.next_attempt_at > now
+    assert "未知的消息类型 fakecb_callback" in row.last_error
 
     sent: list[int] = []
-    fake = types.ModuleType("integrations.hotline.transport")
-    fake.send_callback = lambda message: sent.append(message.pk) or "hotline"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "integrations.hotline.transport", fake)
-    outbox_process(now=now + dt.timedelta(minutes=2))
+
+    def handle(message: OutboxMessage) -> Result:
+        sent.append(message.pk)
+        return Result("sent", via="fakecb")
+
+    spec = ChannelSpec(
+        kind="fakecb", badge="回", label="回告", outbox_handlers=(("fakecb_callback", handle),)
+    )
+    channel_register(spec)
+    try:
+        outbox_process(now=now + dt.timedelta(minutes=2))
+    finally:
+        channel_unregister("fakecb")
     row.refresh_from_db()
-    assert sent == [row.pk] and row.status == "sent" and row.via == "hotline"
+    assert sent == [row.pk] and row.status == "sent" and row.via == "fakecb"
 
 
 @requires_postgres

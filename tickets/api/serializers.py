@@ -11,9 +11,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tickets.channels import channel_choices
 from tickets.models import (
     Category,
-    Channel,
     Reply,
     RequestType,
     State,
@@ -271,7 +271,7 @@ class TicketListQuerySerializer(serializers.Serializer):
         required=False, help_text="状态，可用逗号分隔多个，如 new,acknowledged"
     )
     department = serializers.IntegerField(required=False, min_value=1, help_text="承办部门 ID")
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    channel = serializers.ChoiceField(choices=[], required=False)
     overdue = serializers.BooleanField(
         required=False,
         allow_null=True,
@@ -282,6 +282,14 @@ class TicketListQuerySerializer(serializers.Serializer):
         required=False, min_value=1, help_text="上一页最后一条的 id（键集分页）"
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        # The channels registered at start (``tickets.channels``), not a list fixed at import.
+        channel = fields["channel"]
+        assert isinstance(channel, serializers.ChoiceField)
+        channel.choices = channel_choices()
+        return fields
 
     def validate_state(self, value: str) -> list[str]:
         states = [part.strip() for part in value.split(",") if part.strip()]

@@ -7,12 +7,21 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
+    """Every channel a case can come in through. Each value but those of
+    ``INTERNAL_CHANNELS`` is a package under ``integrations/`` that declares its
+    ``ChannelSpec`` (a system check refuses to start without it); a ticket's ``channel``
+    field takes its choices from ``tickets.channels``, so a new value needs no migration."""
+
     WEBSITE = "website", _("网站")
     WECHAT = "wechat", _("微信")
     WEIBO = "weibo", _("微博")
     HOTLINE = "hotline", _("12345热线")
     OPEN311 = "open311", _("Open311")
     IMPORT = "import", _("历史导入")
+
+
+# Cases the tickets app makes itself (history import): no channel package, no notices.
+INTERNAL_CHANNELS = frozenset({Channel.IMPORT})
 
 
 class RequestType(models.TextChoices):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tickets.channels import identity_kind_choices
 from tickets.models.choices import Role
 from tickets.text import pinyin_sort_key
 
@@ -149,7 +150,7 @@ class CitizenIdentity(models.Model):
         OPEN311_CLIENT = "open311_client", _("Open311 客户端")
 
     citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="identities")
-    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    kind = models.CharField(_("类型"), max_length=16, choices=identity_kind_choices)
     account = models.CharField(
         _("渠道账号"), max_length=64, blank=True, help_text=_("OpenID 只在一个公众号内唯一")
     )

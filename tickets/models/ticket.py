@@ -16,7 +16,8 @@ from django.db.models import Case, DateTimeField, F, IntegerField, Q, Value, Whe
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from tickets.models.choices import OPEN_STATES, Channel, RequestType, State, Urgency
+from tickets.channels import channel_choices
+from tickets.models.choices import OPEN_STATES, RequestType, State, Urgency
 from tickets.models.people import Category, Citizen, Department
 from tickets.models_public import new_public_id
 
@@ -76,7 +77,9 @@ class Ticket(FSMModelMixin, models.Model):
         editable=False,
     )
     query_code = models.CharField(_("查询码"), max_length=24, default=new_query_code)
-    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
+    # The choices are a function (the channels registered at start): a new channel needs no
+    # migration.
+    channel = models.CharField(_("渠道"), max_length=16, choices=channel_choices)
     channel_account = models.CharField(_("渠道账号"), max_length=64, blank=True)
     request_type = models.CharField(
         _("诉求类型"), max_length=16, choices=RequestType.choices, default=RequestType.HELP

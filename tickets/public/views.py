@@ -20,7 +20,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from tickets.categories import category_codes_alike, category_options
-from tickets.models import Channel, Department, RequestType, State
+from tickets.channels import channel_label
+from tickets.models import Department, RequestType, State
 from tickets.models_public import PublicRecord
 from tickets.public.figures import department_figures, population
 from tickets.public.location import public_location
@@ -72,7 +73,7 @@ def record_view(record: PublicRecord) -> dict[str, Any]:
         "category": record.category.name if record.category else "未分类",
         "department": record.department.name if record.department else "未派单",
         "request_type": _label(RequestType, record.request_type),
-        "channel": _label(Channel, record.channel),
+        "channel": channel_label(record.channel),
         "received_at": timezone.localtime(record.received_at),
         "replied_at": timezone.localtime(record.replied_at),
         "on_time": record.on_time,

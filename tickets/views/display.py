@@ -1,4 +1,5 @@
-"""How a ticket looks in the inbox: its next deadline, channel icon and timeline lines.
+"""How a ticket looks in the inbox: its next deadline and timeline lines (a channel's badge
+is its ``ChannelSpec``'s, in ``tickets.channels``).
 
 Pure functions of a ticket and its events (no queries), so a page of rows costs one query.
 """
@@ -15,15 +16,6 @@ from django.utils import timezone
 from tickets.models import State, Ticket, TicketEvent
 from tickets.permissions import ACTIONS
 
-# A one-character badge per channel (coloured by CSS), readable without an emoji font.
-CHANNEL_ICONS = {
-    "website": "网",
-    "wechat": "微",
-    "weibo": "博",
-    "hotline": "热",
-    "open311": "O",
-    "import": "导",
-}
 EVENT_LABELS = {
     **ACTIONS,
     "created": "收到诉求",

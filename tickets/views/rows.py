@@ -18,8 +18,9 @@ from typing import Any
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from tickets.models import Channel, State, Urgency
-from tickets.views.display import CHANNEL_ICONS, DEADLINE_FIELDS, deadline_of
+from tickets.channels import channel_badges, channel_labels
+from tickets.models import State, Urgency
+from tickets.views.display import DEADLINE_FIELDS, deadline_of
 
 # What a row reads of a ticket and its category, department and assignee: the page's query
 # selects these as plain values (``values()``): no ticket text, no model instances.
@@ -80,7 +81,7 @@ def queue_rows(
     # Choice labels once per call, in the request's language (``get_FOO_display`` would look
     # each one up again per row).
     states = {value: str(label) for value, label in State.choices}
-    channels = {value: str(label) for value, label in Channel.choices}
+    channels, badges = channel_labels(), channel_badges()
     rows = []
     for ticket in tickets:
         deadline = deadline_of(ticket, now)
@@ -99,7 +100,7 @@ def queue_rows(
                 state_label=states.get(state, state),
                 channel=channel,
                 channel_label=channels.get(channel, channel),
-                icon=CHANNEL_ICONS.get(channel, ""),
+                icon=badges.get(channel, ""),
                 title=ticket["title"],
                 category=ticket["category__name"] or "",
                 department=ticket["department__name"] or "",

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from tickets.channels import channel_badge
 from tickets.errors import ActionForbidden, ConflictError, TicketError, TicketNotFound
 from tickets.forms import ACTION_FORMS, ActionForm, AssignForm
 from tickets.hotspots.selectors import ticket_links
@@ -31,7 +32,6 @@ from tickets.views.actions import (
 )
 from tickets.views.auth import staff_required
 from tickets.views.display import (
-    CHANNEL_ICONS,
     attachment_view,
     deadline_history,
     event_details,
@@ -124,7 +124,7 @@ def _context(
         "earlier_cases": earlier,
         "earlier_more": earlier_more,
         "notices": ticket_notices(ticket=ticket),
-        "icon": CHANNEL_ICONS.get(ticket.channel, ""),
+        "icon": channel_badge(ticket.channel),
         "deadline": next_deadline(ticket),
         "deadline_history": deadline_history(events),
         "timeline": timeline,
