@@ -40,7 +40,24 @@ class Circuit:
         self.open_until = 0.0
 
 
-redis_circuit = Circuit()
+class Circuits:
+    """One circuit per Redis server: a server that is away must not stop calls to another."""
+
+    def __init__(self) -> None:
+        self._by_server: dict[str, Circuit] = {}
+
+    def for_server(self, server: str) -> Circuit:
+        circuit = self._by_server.get(server)
+        if circuit is None:
+            circuit = self._by_server.setdefault(server, Circuit())
+        return circuit
+
+    def reset(self) -> None:
+        for circuit in list(self._by_server.values()):
+            circuit.reset()
+
+
+redis_circuit = Circuits()
 
 
 class CacheUnavailable(ConnectionError):
@@ -49,13 +66,14 @@ class CacheUnavailable(ConnectionError):
 
 def _guarded(name: str) -> Any:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not redis_circuit.allows():
+        circuit = redis_circuit.for_server(self._servers[0])
+        if not circuit.allows():
             raise CacheUnavailable("the shared cache failed moments ago")
         try:
             return getattr(RedisCacheClient, name)(self, *args, **kwargs)
         except Exception as exc:
             if _is_connection_error(exc):
-                redis_circuit.failed()
+                circuit.failed()
             raise
 
     call.__name__ = name

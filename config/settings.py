@@ -213,8 +213,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
+                # A consumer waits on Redis for up to channels-redis's brpop_timeout (5 s)
+                # for its next message, so reads may take that long; sends from a request
+                # are bounded on their own (tickets/live.py SEND_TIMEOUT).
                 "hosts": [
-                    {"address": REDIS_URL, "socket_connect_timeout": 0.5, "socket_timeout": 1}
+                    {"address": REDIS_URL, "socket_connect_timeout": 0.5, "socket_timeout": 8}
                 ],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "minsheng"),
             },

@@ -199,3 +199,15 @@ def walk(
     current.refresh_from_db()
     assert current.state == to, (current.state, to)
     return current
+
+
+@pytest.fixture(autouse=True)
+def _shared_servers_reachable() -> Any:
+    """A test that points the cache or the channel layer at a server that is away opens the
+    process's circuit for it; the next test starts with every circuit closed again."""
+    from config.cache import redis_circuit
+    from tickets import live
+
+    yield
+    redis_circuit.reset()
+    live._layer_down_until[0] = 0.0

@@ -9,6 +9,7 @@ batch instead of one per ticket. Group members that only need to know that somet
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -62,6 +63,9 @@ def _coalesce(outgoing: Outgoing) -> list[tuple[str, dict[str, Any]]]:
 
 # After a failed send, live updates are skipped for a while (see _send).
 LAYER_COOL_DOWN = 15.0
+# A hung Redis costs a request at most this long (the layer's own socket timeout is longer,
+# since consumers block on it for their next message).
+SEND_TIMEOUT = 1.0
 _layer_down_until = [0.0]
 
 
@@ -79,8 +83,9 @@ def _send(outgoing: Outgoing) -> None:
     messages = _coalesce(outgoing)
 
     async def send_all() -> None:
-        for group, message in messages:
-            await layer.group_send(group, message)
+        async with asyncio.timeout(SEND_TIMEOUT):
+            for group, message in messages:
+                await layer.group_send(group, message)
 
     try:
         async_to_sync(send_all)()

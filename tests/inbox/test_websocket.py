@@ -146,6 +146,31 @@ def test_every_page_sees_one_change_per_ticket_it_may_see(
     assert [frame["kind"] for frame in seen["page"]] == ["sla_warning"]
 
 
+@pytest.mark.redis
+def test_a_quiet_page_still_hears_the_next_change(make_ticket: Any, cast: dict[str, Any]) -> None:
+    """A page waits on the channel layer for its next message (channels-redis blocks up to
+    5 s per wait): a quiet spell longer than that must not end its connection. A socket
+    timeout shorter than the wait once dropped every idle page under CI's load."""
+    from django.conf import settings
+
+    if "Redis" not in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+        pytest.skip("needs the Redis channel layer: set REDIS_URL")
+    ticket = make_ticket()
+
+    async def scenario() -> list[dict[str, Any]]:
+        socket = await connect(cast["dispatcher"])
+        await asyncio.sleep(7)
+        await sync_to_async(services.ticket_acknowledge)(
+            actor=cast["dispatcher"], ticket_id=ticket.pk
+        )
+        seen = await changes(socket)
+        await socket.disconnect()
+        return seen
+
+    seen = async_to_sync(scenario)()
+    assert [(f["ticket_id"], f["kind"]) for f in seen] == [(ticket.pk, "acknowledge")]
+
+
 def test_an_ordinary_change_still_goes_out_as_one_message(
     make_ticket: Any, cast: dict[str, Any]
 ) -> None:
